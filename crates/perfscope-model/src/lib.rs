@@ -1,0 +1,14 @@
+//! The one definition of what travels between tracker, collector and dashboard.
+//!
+//! Everything here is plain data plus pure functions: no JSON library, no I/O, so the
+//! wasm tracker can depend on it without paying for a serializer it does not use.
+
+mod batch;
+mod query;
+mod validation;
+mod vital;
+
+pub use batch::{ApiCallEvent, Batch, Event, VitalEvent, INGEST_PATH};
+pub use query::{ApiErrorBody, ApiErrorResponse, EndpointSummary, SiteInfo, Summary, VitalSummary};
+pub use validation::{FieldError, Limits};
+pub use vital::{format_duration_ms, Rating, Thresholds, VitalName};

@@ -1,0 +1,238 @@
+//! Checks a decoded batch against what a real browser can produce.
+//!
+//! Decoding (types, unknown fields, unknown metric names) is serde's job; this module
+//! rejects values that decode fine but cannot be real.
+
+use crate::batch::{Batch, Event};
+use crate::vital::VitalName;
+
+/// The first problem found in a batch: which field, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the field, e.g. `events[3].value`.
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Bounds a batch must stay within.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_events: usize,
+    pub max_id_len: usize,
+    pub max_path_len: usize,
+    /// How far in the future (clock skew) or the past (stale offline queue) an event may be.
+    pub max_future_ms: f64,
+    pub max_age_ms: f64,
+    /// Longer than this is not a page-load metric or API call but a broken clock.
+    pub max_duration_ms: f64,
+    pub max_cls: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        const DAY_MS: f64 = 24.0 * 3600.0 * 1000.0;
+        Limits {
+            max_events: 500,
+            max_id_len: 64,
+            max_path_len: 1024,
+            max_future_ms: DAY_MS,
+            max_age_ms: 7.0 * DAY_MS,
+            max_duration_ms: 3600.0 * 1000.0,
+            max_cls: 100.0,
+        }
+    }
+}
+
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+impl Batch {
+    /// `now_ms` is the collector's clock, against which timestamps are judged.
+    pub fn validate(&self, limits: &Limits, now_ms: f64) -> Result<(), FieldError> {
+        check_key("site", &self.site, 64)?;
+        check_key("page_view", &self.page_view, limits.max_id_len)?;
+        check_path("page", &self.page, limits.max_path_len)?;
+        if self.events.is_empty() {
+            return Err(FieldError::new("events", "must contain at least one event"));
+        }
+        if self.events.len() > limits.max_events {
+            return Err(FieldError::new(
+                "events",
+                format!("at most {} events per batch", limits.max_events),
+            ));
+        }
+        for (i, event) in self.events.iter().enumerate() {
+            let at = |field: &str| format!("events[{i}].{field}");
+            check_key(&at("id"), event.id(), limits.max_id_len)?;
+            let ts = event.timestamp_ms();
+            if !ts.is_finite() || ts > now_ms + limits.max_future_ms {
+                return Err(FieldError::new(at("ts"), "lies too far in the future"));
+            }
+            if ts < now_ms - limits.max_age_ms {
+                return Err(FieldError::new(at("ts"), "is older than the collector accepts"));
+            }
+            match event {
+                Event::Vital(v) => {
+                    let max = if v.name == VitalName::Cls {
+                        limits.max_cls
+                    } else {
+                        limits.max_duration_ms
+                    };
+                    check_range(&at("value"), v.value, max)?;
+                }
+                Event::ApiCall(a) => {
+                    if !METHODS.contains(&a.method.as_str()) {
+                        return Err(FieldError::new(
+                            at("method"),
+                            "must be an upper-case HTTP method",
+                        ));
+                    }
+                    check_path(&at("path"), &a.path, limits.max_path_len)?;
+                    if a.status > 599 {
+                        return Err(FieldError::new(at("status"), "must be 0 or an HTTP status"));
+                    }
+                    check_range(&at("duration"), a.duration, limits.max_duration_ms)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_key(field: &str, value: &str, max_len: usize) -> Result<(), FieldError> {
+    if value.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if value.len() > max_len {
+        return Err(FieldError::new(field, format!("longer than {max_len} characters")));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if !value.chars().all(allowed) {
+        return Err(FieldError::new(
+            field,
+            "may only contain letters, digits, '-', '_' and '.'",
+        ));
+    }
+    Ok(())
+}
+
+fn check_path(field: &str, value: &str, max_len: usize) -> Result<(), FieldError> {
+    if !value.starts_with('/') {
+        return Err(FieldError::new(field, "must be a URL path starting with '/'"));
+    }
+    if value.len() > max_len {
+        return Err(FieldError::new(field, format!("longer than {max_len} bytes")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+fn check_range(field: &str, value: f64, max: f64) -> Result<(), FieldError> {
+    if !value.is_finite() || value < 0.0 {
+        return Err(FieldError::new(field, "must be a finite number >= 0"));
+    }
+    if value > max {
+        return Err(FieldError::new(field, format!("must be at most {max}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{ApiCallEvent, VitalEvent};
+
+    const NOW: f64 = 1_700_000_000_000.0;
+
+    fn batch(events: Vec<Event>) -> Batch {
+        Batch {
+            site: "demo".into(),
+            page_view: "pv-1".into(),
+            seq: 0,
+            page: "/demo".into(),
+            events,
+        }
+    }
+
+    fn vital(name: VitalName, value: f64) -> Event {
+        Event::Vital(VitalEvent {
+            id: "e1".into(),
+            ts: NOW,
+            name,
+            value,
+        })
+    }
+
+    fn api(method: &str, status: u16, duration: f64) -> Event {
+        Event::ApiCall(ApiCallEvent {
+            id: "e2".into(),
+            ts: NOW,
+            method: method.into(),
+            path: "/api/x".into(),
+            status,
+            duration,
+        })
+    }
+
+    fn field_of(b: Batch) -> String {
+        b.validate(&Limits::default(), NOW).unwrap_err().field
+    }
+
+    #[test]
+    fn realistic_batch_passes() {
+        let b = batch(vec![vital(VitalName::Lcp, 1234.5), api("GET", 200, 12.0)]);
+        assert_eq!(b.validate(&Limits::default(), NOW), Ok(()));
+    }
+
+    #[test]
+    fn impossible_values_name_their_field() {
+        assert_eq!(field_of(batch(vec![vital(VitalName::Lcp, -1.0)])), "events[0].value");
+        assert_eq!(field_of(batch(vec![vital(VitalName::Cls, 101.0)])), "events[0].value");
+        assert_eq!(field_of(batch(vec![vital(VitalName::Fcp, f64::NAN)])), "events[0].value");
+        assert_eq!(
+            field_of(batch(vec![vital(VitalName::Lcp, 1.0), api("get", 200, 1.0)])),
+            "events[1].method"
+        );
+        assert_eq!(field_of(batch(vec![api("GET", 600, 1.0)])), "events[0].status");
+        assert_eq!(field_of(batch(vec![])), "events");
+    }
+
+    #[test]
+    fn timestamps_far_from_now_are_rejected() {
+        let mut e = vital(VitalName::Lcp, 1.0);
+        if let Event::Vital(v) = &mut e {
+            v.ts = NOW + 2.0 * 24.0 * 3600.0 * 1000.0;
+        }
+        assert_eq!(field_of(batch(vec![e])), "events[0].ts");
+    }
+
+    #[test]
+    fn keys_and_paths_are_checked() {
+        let mut b = batch(vec![vital(VitalName::Lcp, 1.0)]);
+        b.site = "<script>".into();
+        assert_eq!(field_of(b), "site");
+        let mut b = batch(vec![vital(VitalName::Lcp, 1.0)]);
+        b.page = "demo".into();
+        assert_eq!(field_of(b), "page");
+    }
+}
