@@ -8,7 +8,11 @@ pub const INGEST_PATH: &str = "/api/v1/ingest";
 
 /// One POST from the tracker. `page_view` plus `seq` let the collector tell a retried
 /// batch from a new one; each event's `id` makes storing it idempotent.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Events travel in one array per kind rather than as a tagged list: a tagged enum
+/// makes the decoder buffer every event and lose the path of a bad field, while plain
+/// arrays decode in one pass and an error can say `vitals[3].value`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
     /// The site's key, as configured on the collector.
@@ -19,30 +23,15 @@ pub struct Batch {
     pub seq: u32,
     /// Path of the page the events were measured on (no query string, no fragment).
     pub page: String,
-    pub events: Vec<Event>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vitals: Vec<VitalEvent>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_calls: Vec<ApiCallEvent>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
-    Vital(VitalEvent),
-    ApiCall(ApiCallEvent),
-}
-
-impl Event {
-    pub fn id(&self) -> &str {
-        match self {
-            Event::Vital(e) => &e.id,
-            Event::ApiCall(e) => &e.id,
-        }
-    }
-
-    /// Wall-clock time the event was measured, in milliseconds since the Unix epoch.
-    pub fn timestamp_ms(&self) -> f64 {
-        match self {
-            Event::Vital(e) => e.ts,
-            Event::ApiCall(e) => e.ts,
-        }
+impl Batch {
+    pub fn event_count(&self) -> usize {
+        self.vitals.len() + self.api_calls.len()
     }
 }
 

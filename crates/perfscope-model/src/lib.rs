@@ -8,7 +8,7 @@ mod query;
 mod validation;
 mod vital;
 
-pub use batch::{ApiCallEvent, Batch, Event, VitalEvent, INGEST_PATH};
+pub use batch::{ApiCallEvent, Batch, VitalEvent, INGEST_PATH};
 pub use query::{ApiErrorBody, ApiErrorResponse, EndpointSummary, SiteInfo, Summary, VitalSummary};
-pub use validation::{FieldError, Limits};
+pub use validation::{validate_site_key, FieldError, Limits};
 pub use vital::{format_duration_ms, Rating, Thresholds, VitalName};

@@ -3,7 +3,7 @@
 //! Decoding (types, unknown fields, unknown metric names) is serde's job; this module
 //! rejects values that decode fine but cannot be real.
 
-use crate::batch::{Batch, Event};
+use crate::batch::Batch;
 use crate::vital::VitalName;
 
 /// The first problem found in a batch: which field, and why.
@@ -67,54 +67,50 @@ const METHODS: [&str; 9] = [
 impl Batch {
     /// `now_ms` is the collector's clock, against which timestamps are judged.
     pub fn validate(&self, limits: &Limits, now_ms: f64) -> Result<(), FieldError> {
-        check_key("site", &self.site, 64)?;
+        validate_site_key(&self.site)?;
         check_key("page_view", &self.page_view, limits.max_id_len)?;
         check_path("page", &self.page, limits.max_path_len)?;
-        if self.events.is_empty() {
-            return Err(FieldError::new("events", "must contain at least one event"));
+        let count = self.event_count();
+        if count == 0 {
+            return Err(FieldError::new("vitals", "a batch must contain at least one event"));
         }
-        if self.events.len() > limits.max_events {
+        if count > limits.max_events {
             return Err(FieldError::new(
-                "events",
-                format!("at most {} events per batch", limits.max_events),
+                "vitals",
+                format!("at most {} events per batch, all kinds together", limits.max_events),
             ));
         }
-        for (i, event) in self.events.iter().enumerate() {
-            let at = |field: &str| format!("events[{i}].{field}");
-            check_key(&at("id"), event.id(), limits.max_id_len)?;
-            let ts = event.timestamp_ms();
-            if !ts.is_finite() || ts > now_ms + limits.max_future_ms {
-                return Err(FieldError::new(at("ts"), "lies too far in the future"));
+        for (i, v) in self.vitals.iter().enumerate() {
+            let at = |field: &str| format!("vitals[{i}].{field}");
+            check_key(&at("id"), &v.id, limits.max_id_len)?;
+            check_timestamp(&at("ts"), v.ts, limits, now_ms)?;
+            let max = if v.name == VitalName::Cls {
+                limits.max_cls
+            } else {
+                limits.max_duration_ms
+            };
+            check_range(&at("value"), v.value, max)?;
+        }
+        for (i, a) in self.api_calls.iter().enumerate() {
+            let at = |field: &str| format!("api_calls[{i}].{field}");
+            check_key(&at("id"), &a.id, limits.max_id_len)?;
+            check_timestamp(&at("ts"), a.ts, limits, now_ms)?;
+            if !METHODS.contains(&a.method.as_str()) {
+                return Err(FieldError::new(at("method"), "must be an upper-case HTTP method"));
             }
-            if ts < now_ms - limits.max_age_ms {
-                return Err(FieldError::new(at("ts"), "is older than the collector accepts"));
+            check_path(&at("path"), &a.path, limits.max_path_len)?;
+            if a.status > 599 {
+                return Err(FieldError::new(at("status"), "must be 0 or an HTTP status"));
             }
-            match event {
-                Event::Vital(v) => {
-                    let max = if v.name == VitalName::Cls {
-                        limits.max_cls
-                    } else {
-                        limits.max_duration_ms
-                    };
-                    check_range(&at("value"), v.value, max)?;
-                }
-                Event::ApiCall(a) => {
-                    if !METHODS.contains(&a.method.as_str()) {
-                        return Err(FieldError::new(
-                            at("method"),
-                            "must be an upper-case HTTP method",
-                        ));
-                    }
-                    check_path(&at("path"), &a.path, limits.max_path_len)?;
-                    if a.status > 599 {
-                        return Err(FieldError::new(at("status"), "must be 0 or an HTTP status"));
-                    }
-                    check_range(&at("duration"), a.duration, limits.max_duration_ms)?;
-                }
-            }
+            check_range(&at("duration"), a.duration, limits.max_duration_ms)?;
         }
         Ok(())
     }
+}
+
+/// Site keys travel in URLs and file names, so they are kept to a safe alphabet.
+pub fn validate_site_key(site: &str) -> Result<(), FieldError> {
+    check_key("site", site, 64)
 }
 
 fn check_key(field: &str, value: &str, max_len: usize) -> Result<(), FieldError> {
@@ -147,6 +143,16 @@ fn check_path(field: &str, value: &str, max_len: usize) -> Result<(), FieldError
     Ok(())
 }
 
+fn check_timestamp(field: &str, ts: f64, limits: &Limits, now_ms: f64) -> Result<(), FieldError> {
+    if !ts.is_finite() || ts > now_ms + limits.max_future_ms {
+        return Err(FieldError::new(field, "lies too far in the future"));
+    }
+    if ts < now_ms - limits.max_age_ms {
+        return Err(FieldError::new(field, "is older than the collector accepts"));
+    }
+    Ok(())
+}
+
 fn check_range(field: &str, value: f64, max: f64) -> Result<(), FieldError> {
     if !value.is_finite() || value < 0.0 {
         return Err(FieldError::new(field, "must be a finite number >= 0"));
@@ -164,34 +170,35 @@ mod tests {
 
     const NOW: f64 = 1_700_000_000_000.0;
 
-    fn batch(events: Vec<Event>) -> Batch {
+    fn batch(vitals: Vec<VitalEvent>, api_calls: Vec<ApiCallEvent>) -> Batch {
         Batch {
             site: "demo".into(),
             page_view: "pv-1".into(),
             seq: 0,
             page: "/demo".into(),
-            events,
+            vitals,
+            api_calls,
         }
     }
 
-    fn vital(name: VitalName, value: f64) -> Event {
-        Event::Vital(VitalEvent {
+    fn vital(name: VitalName, value: f64) -> VitalEvent {
+        VitalEvent {
             id: "e1".into(),
             ts: NOW,
             name,
             value,
-        })
+        }
     }
 
-    fn api(method: &str, status: u16, duration: f64) -> Event {
-        Event::ApiCall(ApiCallEvent {
+    fn api(method: &str, status: u16, duration: f64) -> ApiCallEvent {
+        ApiCallEvent {
             id: "e2".into(),
             ts: NOW,
             method: method.into(),
             path: "/api/x".into(),
             status,
             duration,
-        })
+        }
     }
 
     fn field_of(b: Batch) -> String {
@@ -200,39 +207,51 @@ mod tests {
 
     #[test]
     fn realistic_batch_passes() {
-        let b = batch(vec![vital(VitalName::Lcp, 1234.5), api("GET", 200, 12.0)]);
+        let b = batch(vec![vital(VitalName::Lcp, 1234.5)], vec![api("GET", 200, 12.0)]);
         assert_eq!(b.validate(&Limits::default(), NOW), Ok(()));
     }
 
     #[test]
     fn impossible_values_name_their_field() {
-        assert_eq!(field_of(batch(vec![vital(VitalName::Lcp, -1.0)])), "events[0].value");
-        assert_eq!(field_of(batch(vec![vital(VitalName::Cls, 101.0)])), "events[0].value");
-        assert_eq!(field_of(batch(vec![vital(VitalName::Fcp, f64::NAN)])), "events[0].value");
+        let f = |v| field_of(batch(vec![v], vec![]));
+        assert_eq!(f(vital(VitalName::Lcp, -1.0)), "vitals[0].value");
+        assert_eq!(f(vital(VitalName::Cls, 101.0)), "vitals[0].value");
+        assert_eq!(f(vital(VitalName::Fcp, f64::NAN)), "vitals[0].value");
         assert_eq!(
-            field_of(batch(vec![vital(VitalName::Lcp, 1.0), api("get", 200, 1.0)])),
-            "events[1].method"
+            field_of(batch(vec![vital(VitalName::Lcp, 1.0)], vec![api("get", 200, 1.0)])),
+            "api_calls[0].method"
         );
-        assert_eq!(field_of(batch(vec![api("GET", 600, 1.0)])), "events[0].status");
-        assert_eq!(field_of(batch(vec![])), "events");
+        assert_eq!(field_of(batch(vec![], vec![api("GET", 600, 1.0)])), "api_calls[0].status");
+        assert_eq!(field_of(batch(vec![], vec![api("GET", 200, -3.0)])), "api_calls[0].duration");
+        assert_eq!(field_of(batch(vec![], vec![])), "vitals");
+    }
+
+    #[test]
+    fn too_many_events_are_rejected() {
+        let many = (0..501).map(|_| vital(VitalName::Lcp, 1.0)).collect();
+        assert_eq!(field_of(batch(many, vec![])), "vitals");
     }
 
     #[test]
     fn timestamps_far_from_now_are_rejected() {
-        let mut e = vital(VitalName::Lcp, 1.0);
-        if let Event::Vital(v) = &mut e {
-            v.ts = NOW + 2.0 * 24.0 * 3600.0 * 1000.0;
-        }
-        assert_eq!(field_of(batch(vec![e])), "events[0].ts");
+        let mut future = vital(VitalName::Lcp, 1.0);
+        future.ts = NOW + 2.0 * 24.0 * 3600.0 * 1000.0;
+        assert_eq!(field_of(batch(vec![future], vec![])), "vitals[0].ts");
+        let mut stale = api("GET", 200, 1.0);
+        stale.ts = NOW - 8.0 * 24.0 * 3600.0 * 1000.0;
+        assert_eq!(field_of(batch(vec![], vec![stale])), "api_calls[0].ts");
     }
 
     #[test]
     fn keys_and_paths_are_checked() {
-        let mut b = batch(vec![vital(VitalName::Lcp, 1.0)]);
+        let mut b = batch(vec![vital(VitalName::Lcp, 1.0)], vec![]);
         b.site = "<script>".into();
         assert_eq!(field_of(b), "site");
-        let mut b = batch(vec![vital(VitalName::Lcp, 1.0)]);
+        let mut b = batch(vec![vital(VitalName::Lcp, 1.0)], vec![]);
         b.page = "demo".into();
         assert_eq!(field_of(b), "page");
+        let mut b = batch(vec![vital(VitalName::Lcp, 1.0)], vec![]);
+        b.vitals[0].id = "a b".into();
+        assert_eq!(field_of(b), "vitals[0].id");
     }
 }

@@ -1,0 +1,14 @@
+//! The perfscope collector as a library: `app` builds the router that `main` serves and
+//! tests drive with `oneshot`.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod store;
+pub mod write_queue;
+
+pub use app::{app, AppState};
+pub use config::Config;
+pub use error::AppError;

@@ -1,0 +1,77 @@
+//! The router: every route, its layers, and the state handlers share.
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::routes::{demo, ingest, query, static_files};
+use crate::store::Store;
+use crate::write_queue::WriteQueue;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use perfscope_model::{Limits, INGEST_PATH};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub queue: WriteQueue,
+    pub limits: Arc<Limits>,
+}
+
+/// No request of ours legitimately takes longer; a stuck one is cut off.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn app(state: AppState) -> Router {
+    // Trackers post from every instrumented site's origin. The body is text/plain, a
+    // "simple" request, so browsers send no preflight; the layer still answers one.
+    let ingest_cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(24 * 3600));
+    let ingest_routes = Router::new()
+        .route(INGEST_PATH, post(ingest::ingest))
+        .layer(DefaultBodyLimit::max(state.config.ingest.max_body_bytes))
+        .layer(ingest_cors);
+
+    let api_routes = Router::new()
+        .route("/api/v1/summary", get(query::summary))
+        .route("/api/v1/sites", get(query::sites));
+
+    Router::new()
+        .merge(ingest_routes)
+        .merge(api_routes)
+        .merge(demo::routes())
+        .merge(static_files::dashboard(&state.config.dashboard_dir))
+        .merge(static_files::tracker(&state.config.tracker_dir))
+        .route("/", get(|| async { Redirect::temporary("/performance/") }))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn not_found(request: Request) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") {
+        AppError::NotFound(path.to_string()).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Html("<!doctype html><title>Not found</title><h1>Not found</h1><p><a href=\"/performance/\">Open the dashboard</a></p>"),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,99 @@
+//! Collector configuration: defaults, then a TOML file, then `PERFSCOPE_*` variables.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    pub storage: StorageConfig,
+    /// Trunk's output for the dashboard, served under `/performance`.
+    pub dashboard_dir: PathBuf,
+    /// The standalone tracker (`perfscope.js` and its wasm), served under `/tracker`.
+    pub tracker_dir: PathBuf,
+    pub ingest: IngestConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// SQLite database file; its directory is created on first start.
+    pub path: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Largest request body accepted, in bytes. 64 KiB is what a browser lets a
+    /// keepalive request or beacon carry, so a real tracker never needs more.
+    pub max_body_bytes: usize,
+    /// Batches waiting for the writer; beyond this the collector answers 503.
+    pub queue_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            storage: StorageConfig {
+                path: PathBuf::from("perfscope-data/perfscope.db"),
+            },
+            dashboard_dir: PathBuf::from("target/dist/dashboard"),
+            tracker_dir: PathBuf::from("target/dist/tracker"),
+            ingest: IngestConfig {
+                max_body_bytes: 64 * 1024,
+                queue_capacity: 1024,
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, overridden by `file` when given, then by `PERFSCOPE_*` variables
+    /// (`__` separates nested keys: `PERFSCOPE_STORAGE__PATH=/var/lib/perfscope.db`).
+    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(figment::Error::from(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(Env::prefixed("PERFSCOPE_").split("__"))
+            .extract()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_override_defaults_and_unknown_keys_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("perfscope.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\n[storage]\npath = \"x.db\"\n").unwrap();
+        let config = Config::load(Some(&file)).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.storage.path, PathBuf::from("x.db"));
+        assert_eq!(config.ingest.max_body_bytes, 64 * 1024);
+
+        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        assert!(Config::load(Some(Path::new("/nonexistent/perfscope.toml"))).is_err());
+    }
+}

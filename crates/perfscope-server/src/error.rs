@@ -1,0 +1,79 @@
+//! `AppError`: every failure the API reports, turned into a status and a JSON body.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use perfscope_model::{ApiErrorBody, ApiErrorResponse, FieldError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body is not JSON at all.
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// A field is missing, of the wrong type, unknown, or holds an impossible value.
+    #[error("{0}")]
+    InvalidField(FieldError),
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no such resource: {0}")]
+    NotFound(String),
+    /// The write queue is full; the client should retry after the given seconds.
+    #[error("the collector is busy, retry in {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::MalformedJson(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::MalformedJson(_) => "malformed_json",
+            AppError::InvalidField(_) => "invalid_field",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::NotFound(_) => "not_found",
+            AppError::Overloaded { .. } => "overloaded",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(err) = &self {
+            // The client gets no details of our failure; the operator gets all of them.
+            tracing::error!(error = ?err, "request failed");
+        }
+        let field = match &self {
+            AppError::InvalidField(e) => Some(e.field.clone()),
+            _ => None,
+        };
+        let body = ApiErrorResponse {
+            error: ApiErrorBody {
+                code: self.code().to_string(),
+                message: self.to_string(),
+                field,
+            },
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        if let AppError::Overloaded { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}

@@ -1,0 +1,126 @@
+//! The `perfscope` binary: command line, logging, serving, and graceful shutdown.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use perfscope_model::Limits;
+use perfscope_server::store::{SqliteStore, Store};
+use perfscope_server::write_queue::WriteQueue;
+use perfscope_server::{app, AppState, Config};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "perfscope", version, about = "Self-hosted real-user performance monitoring")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the collector, its API and the dashboard.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file; `PERFSCOPE_*` variables override it.
+    #[arg(long, env = "PERFSCOPE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the configuration).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// SQLite database file (overrides the configuration).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Directory of the built dashboard (overrides the configuration).
+    #[arg(long)]
+    dashboard_dir: Option<PathBuf>,
+    /// Directory of the built standalone tracker (overrides the configuration).
+    #[arg(long)]
+    tracker_dir: Option<PathBuf>,
+}
+
+/// How long shutdown waits for accepted batches to be committed.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref()).context("loading configuration")?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(db) = args.db {
+        config.storage.path = db;
+    }
+    if let Some(dir) = args.dashboard_dir {
+        config.dashboard_dir = dir;
+    }
+    if let Some(dir) = args.tracker_dir {
+        config.tracker_dir = dir;
+    }
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path)?);
+    let (queue, writer) = WriteQueue::start(Arc::clone(&store), config.ingest.queue_capacity);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        config: Arc::new(config.clone()),
+        store,
+        queue,
+        limits: Arc::new(Limits::default()),
+    };
+
+    tracing::info!(db = %config.storage.path.display(), "storage ready");
+    // Printed on stdout (not only logged) so scripts and tests can find the port.
+    println!("perfscope listening on http://{addr}");
+    println!("  dashboard: http://{addr}/performance/");
+    println!("  demo page: http://{addr}/demo");
+
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+
+    // The router, and with it the last queue handle, is gone: the writer finishes what
+    // was accepted and stops.
+    tracing::info!("draining the write queue");
+    tokio::time::timeout(DRAIN_TIMEOUT, writer)
+        .await
+        .context("write queue did not drain in time")??;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

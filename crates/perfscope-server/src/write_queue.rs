@@ -1,0 +1,150 @@
+//! The write path: a bounded queue and one writer that commits many batches per
+//! transaction, answering each request only once its batch is on disk.
+
+use crate::store::{InsertOutcome, Store};
+use perfscope_model::Batch;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Batches committed together at most; bounds the latency one transaction adds.
+const MAX_GROUP: usize = 256;
+
+struct Job {
+    batch: Batch,
+    done: oneshot::Sender<Result<InsertOutcome, String>>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EnqueueError {
+    #[error("write queue is full")]
+    Full,
+    #[error("collector is shutting down")]
+    Closed,
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+/// Cheap to clone; the writer stops after the last clone is dropped and the queue is
+/// empty, which is how shutdown drains it.
+#[derive(Clone)]
+pub struct WriteQueue {
+    sender: mpsc::Sender<Job>,
+}
+
+impl WriteQueue {
+    /// Starts the writer task. Await the handle after dropping every `WriteQueue` to
+    /// know that everything accepted has been committed.
+    pub fn start(store: Arc<dyn Store>, capacity: usize) -> (WriteQueue, JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        let writer = tokio::spawn(run_writer(store, receiver));
+        (WriteQueue { sender }, writer)
+    }
+
+    /// Resolves once the batch is committed. Fails at once, without waiting, when the
+    /// queue is full: the caller turns that into a 503 so memory stays bounded.
+    pub async fn submit(&self, batch: Batch) -> Result<InsertOutcome, EnqueueError> {
+        let (done, outcome) = oneshot::channel();
+        self.sender
+            .try_send(Job { batch, done })
+            .map_err(|err| match err {
+                mpsc::error::TrySendError::Full(_) => EnqueueError::Full,
+                mpsc::error::TrySendError::Closed(_) => EnqueueError::Closed,
+            })?;
+        match outcome.await {
+            Ok(result) => result.map_err(EnqueueError::Storage),
+            Err(_) => Err(EnqueueError::Closed),
+        }
+    }
+
+    pub fn depth(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+}
+
+async fn run_writer(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_GROUP);
+    while receiver.recv_many(&mut jobs, MAX_GROUP).await > 0 {
+        let batches: Vec<Batch> = jobs.iter().map(|job| job.batch.clone()).collect();
+        let store = Arc::clone(&store);
+        let result = tokio::task::spawn_blocking(move || store.insert_batches(&batches))
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r);
+        match result {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    let _ = job.done.send(Ok(outcome));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = ?err, batches = jobs.len(), "group commit failed");
+                for job in jobs.drain(..) {
+                    let _ = job.done.send(Err(err.to_string()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, TimeRange};
+    use perfscope_model::{VitalEvent, VitalName};
+
+    fn batch(page_view: &str, n: usize) -> Batch {
+        Batch {
+            site: "demo".into(),
+            page_view: page_view.into(),
+            seq: 0,
+            page: "/".into(),
+            vitals: (0..n)
+                .map(|i| VitalEvent {
+                    id: format!("{page_view}-{i}"),
+                    ts: 1000.0,
+                    name: VitalName::Fcp,
+                    value: 100.0,
+                })
+                .collect(),
+            api_calls: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_batches_are_all_committed_and_shutdown_drains() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("q.db")).unwrap());
+        let (queue, writer) = WriteQueue::start(Arc::clone(&store), 1000);
+        let submits: Vec<_> = (0..200)
+            .map(|i| {
+                let queue = queue.clone();
+                tokio::spawn(async move { queue.submit(batch(&format!("pv{i}"), 5)).await })
+            })
+            .collect();
+        for submit in submits {
+            submit.await.unwrap().unwrap();
+        }
+        drop(queue);
+        writer.await.unwrap();
+        let range = TimeRange { from: 0, to: i64::MAX };
+        let fcp = store.summary("demo", range).unwrap().vitals[3].clone();
+        assert_eq!((fcp.name, fcp.count), (VitalName::Fcp, 1000));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        // No writer: the one slot stays taken, as it would behind a slow disk.
+        let (sender, _receiver) = mpsc::channel(1);
+        let queue = WriteQueue { sender };
+        let waiting = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.submit(batch("a", 1)).await }
+        });
+        while queue.depth() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(queue.submit(batch("b", 1)).await, Err(EnqueueError::Full));
+        waiting.abort();
+    }
+}
