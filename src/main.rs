@@ -1,1 +1,22 @@
-fn main(){}
+//! Entry point of the perfscope dashboard: a client-side Leptos app served under /performance/.
+
+mod api;
+mod app;
+mod components;
+mod format;
+mod pages;
+
+use perfscope_tracker::TrackerConfig;
+
+fn main() {
+    console_error_panic_hook::set_once();
+
+    // The dashboard measures itself with the same tracker it reports on: an empty
+    // endpoint sends to the collector on this origin. A tracker that cannot start must
+    // not keep the dashboard from rendering, so the failure only goes to the console.
+    if let Err(err) = perfscope_tracker::start(TrackerConfig::new("perfscope-dashboard", "")) {
+        leptos::logging::warn!("perfscope: the tracker did not start: {err:?}");
+    }
+
+    leptos::mount::mount_to_body(app::App);
+}

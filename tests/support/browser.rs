@@ -1,0 +1,82 @@
+//! Headless Debian Chromium driven over WebDriver by Debian's chromedriver.
+
+use super::{eventually, free_port};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting chromedriver (package chromium-driver)");
+        let profile = tempfile::tempdir().expect("temp dir");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                // Without the background-networking flags Chromium keeps dialling out,
+                // which this machine's closed network refuses.
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let client = eventually("chromedriver to accept a session", Duration::from_secs(20), || {
+            let capabilities = capabilities.clone();
+            let webdriver = webdriver.clone();
+            async move {
+                ClientBuilder::rustls()
+                    .ok()?
+                    .capabilities(capabilities)
+                    .connect(&webdriver)
+                    .await
+                    .ok()
+            }
+        })
+        .await;
+        Browser {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Saves a screenshot under target/e2e/ for people to look at.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+        std::fs::create_dir_all(&dir).expect("creating target/e2e");
+        let png = self.client.screenshot().await.expect("taking a screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("writing the screenshot");
+    }
+
+    /// Ends the session; navigating away first would lose nothing, closing does not
+    /// wait for beacons, so callers leave the page before they close.
+    pub async fn close(&self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,61 @@
+//! The real `perfscope` binary on a free loopback port with its own database.
+
+use super::{env_path, free_port};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub struct Collector {
+    process: Child,
+    pub base_url: String,
+    _data: tempfile::TempDir,
+}
+
+impl Collector {
+    pub fn start() -> Collector {
+        let data = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut process = Command::new(env_path("PERFSCOPE_BIN"))
+            .arg("serve")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--db")
+            .arg(data.path().join("perfscope.db"))
+            .arg("--dashboard-dir")
+            .arg(env_path("PERFSCOPE_DASHBOARD_DIR"))
+            .arg("--tracker-dir")
+            .arg(env_path("PERFSCOPE_TRACKER_DIR"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting the perfscope binary");
+        // The first stdout line is printed once the socket is bound.
+        let stdout = process.stdout.take().expect("piped stdout");
+        let mut first_line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first_line)
+            .expect("reading the collector's stdout");
+        let base_url = first_line
+            .trim()
+            .strip_prefix("perfscope listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from perfscope: {first_line:?}"))
+            .to_string();
+        Collector {
+            process,
+            base_url,
+            _data: data,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.process.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}

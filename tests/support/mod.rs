@@ -1,0 +1,38 @@
+//! Real processes the end-to-end tests run against: the collector binary and Chromium.
+
+pub mod browser;
+pub mod collector;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on right now, for a child process to bind.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("no free port on loopback")
+}
+
+/// Polls `probe` until it yields a value, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Paths the xtask passes in; a clear message when the test is run without it.
+pub fn env_path(name: &str) -> std::path::PathBuf {
+    std::env::var_os(name)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| panic!("{name} is not set: run the end-to-end tests with `cargo xtask test`"))
+}

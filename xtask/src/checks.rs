@@ -1,0 +1,36 @@
+//! `cargo xtask test`: every check CI runs, in the order that fails fastest.
+
+use crate::shell::{cargo, run};
+use crate::toolchain::{self, Needs};
+use crate::wasm::{self, DASHBOARD_DIST, TRACKER_DIST};
+use anyhow::Result;
+use std::path::Path;
+
+pub fn test_all(root: &Path) -> Result<()> {
+    let tools = toolchain::ensure(root, Needs::TEST)?;
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    // The browser-only code paths compile only for wasm; lint them there too.
+    run(cargo().args([
+        "clippy", "-p", "perfscope-tracker", "--features", "standalone",
+        "--target", "wasm32-unknown-unknown", "--", "-D", "warnings",
+    ]))?;
+    run(cargo().args([
+        "clippy", "-p", "perfscope-dashboard",
+        "--target", "wasm32-unknown-unknown", "--", "-D", "warnings",
+    ]))?;
+    run(cargo().args(["test", "--workspace"]))?;
+
+    wasm::build_all(root, &tools)?;
+    run(cargo().args(["build", "-p", "perfscope-server"]))?;
+    // The end-to-end tests are `#[ignore]`d in plain `cargo test`, which has neither a
+    // browser nor the built wasm; here both exist.
+    run(cargo()
+        .args(["test", "-p", "perfscope-dashboard", "--test", "e2e", "--", "--ignored", "--test-threads=1"])
+        .env("PATH", &tools.path)
+        .env("PERFSCOPE_BIN", root.join("target/debug/perfscope"))
+        .env("PERFSCOPE_DASHBOARD_DIR", root.join(DASHBOARD_DIST))
+        .env("PERFSCOPE_TRACKER_DIR", root.join(TRACKER_DIST)))?;
+    println!("cargo xtask test: all checks passed");
+    Ok(())
+}

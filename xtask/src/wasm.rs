@@ -1,0 +1,98 @@
+//! Builds the two wasm artefacts: the standalone tracker and the Trunk-built dashboard.
+
+use crate::shell::{cargo, run};
+use crate::toolchain::Tools;
+use anyhow::{Context, Result};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const TRACKER_DIST: &str = "target/dist/tracker";
+pub const DASHBOARD_DIST: &str = "target/dist/dashboard";
+
+/// The wasm features rustc emits by default; wasm-opt must be told, or it rejects the
+/// module. index.html passes the same list to Trunk's wasm-opt run.
+const WASM_OPT_FEATURES: [&str; 8] = [
+    "--enable-bulk-memory",
+    "--enable-bulk-memory-opt",
+    "--enable-call-indirect-overlong",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-sign-ext",
+];
+
+pub fn build_all(root: &Path, tools: &Tools) -> Result<()> {
+    let tracker = build_tracker(root, tools)?;
+    let dashboard = build_dashboard(root, tools)?;
+    println!("wasm sizes:");
+    for (name, file) in [("tracker", tracker), ("dashboard", dashboard)] {
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        println!(
+            "  {name:<10} {:>8} B raw  {:>8} B gzip  ({})",
+            bytes.len(),
+            gzip_len(&bytes)?,
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// The one-script-tag build: wasm-bindgen's `web` output plus the loader script.
+fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
+    run(cargo().args([
+        "build",
+        "-p",
+        "perfscope-tracker",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+        "--features",
+        "standalone",
+    ]))?;
+    let out = root.join(TRACKER_DIST);
+    std::fs::create_dir_all(&out)?;
+    let compiled = root.join("target/wasm32-unknown-unknown/wasm-release/perfscope_tracker.wasm");
+    run(tools
+        .command("wasm-bindgen")
+        .args(["--target", "web", "--no-typescript", "--out-name", "perfscope_tracker", "--out-dir"])
+        .arg(&out)
+        .arg(&compiled))?;
+    let wasm = out.join("perfscope_tracker_bg.wasm");
+    run(tools
+        .command("wasm-opt")
+        .arg("-Oz")
+        .args(WASM_OPT_FEATURES)
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&wasm))?;
+    std::fs::copy(
+        root.join("crates/perfscope-tracker/js/perfscope.js"),
+        out.join("perfscope.js"),
+    )
+    .context("copying the tracker's loader script")?;
+    Ok(wasm)
+}
+
+fn build_dashboard(root: &Path, tools: &Tools) -> Result<PathBuf> {
+    run(tools
+        .command("trunk")
+        .args(["build", "--release", "--offline"])
+        .current_dir(root))?;
+    let dist = root.join(DASHBOARD_DIST);
+    let wasm = std::fs::read_dir(&dist)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .with_context(|| format!("Trunk wrote no .wasm into {}", dist.display()))?;
+    Ok(wasm)
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len())
+}
