@@ -48,10 +48,20 @@ async fn the_demo_pages_lcp_shows_on_the_dashboard() {
     let page = &browser.client;
 
     page.goto(&collector.url("/demo")).await.unwrap();
-    eventually("the tracker to start on /demo", Duration::from_secs(20), || async {
-        let ready = page.execute("return window.perfscope !== undefined && window.perfscope.ready === true", vec![]).await.ok()?;
-        ready.as_bool().filter(|ready| *ready)
-    })
+    eventually(
+        "the tracker to start on /demo",
+        Duration::from_secs(20),
+        || async {
+            let ready = page
+                .execute(
+                    "return window.perfscope !== undefined && window.perfscope.ready === true",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            ready.as_bool().filter(|ready| *ready)
+        },
+    )
     .await;
     // The hero image is the LCP element; give it time to be painted before reading.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -62,22 +72,39 @@ async fn the_demo_pages_lcp_shows_on_the_dashboard() {
         .as_f64()
         .expect("the browser reports an LCP for /demo");
     // A click finalises LCP (as in web-vitals) and makes a tracked API call.
-    page.find(Locator::Id("reload")).await.unwrap().click().await.unwrap();
-    eventually("the demo products to load", Duration::from_secs(10), || async {
-        let items = page.find_all(Locator::Css("#products li")).await.ok()?;
-        (!items.is_empty()).then_some(())
-    })
+    page.find(Locator::Id("reload"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the demo products to load",
+        Duration::from_secs(10),
+        || async {
+            let items = page.find_all(Locator::Css("#products li")).await.ok()?;
+            (!items.is_empty()).then_some(())
+        },
+    )
     .await;
     browser.screenshot("demo").await;
 
     // Leaving the page hides it: the tracker flushes its batch with sendBeacon.
     page.goto("about:blank").await.unwrap();
-    let stored = eventually("the demo page's batch to be stored", Duration::from_secs(20), || async {
-        let s = summary(&http, &collector, "demo").await?;
-        (vital_count(&s, VitalName::Lcp) >= 1 && !s.endpoints.is_empty()).then_some(s)
-    })
+    let stored = eventually(
+        "the demo page's batch to be stored",
+        Duration::from_secs(20),
+        || async {
+            let s = summary(&http, &collector, "demo").await?;
+            (vital_count(&s, VitalName::Lcp) >= 1 && !s.endpoints.is_empty()).then_some(s)
+        },
+    )
     .await;
-    let lcp = stored.vitals.iter().find(|v| v.name == VitalName::Lcp).unwrap();
+    let lcp = stored
+        .vitals
+        .iter()
+        .find(|v| v.name == VitalName::Lcp)
+        .unwrap();
     assert_eq!(lcp.count, 1, "one page view, one LCP: {stored:?}");
     let stored_lcp = lcp.p75.unwrap();
     assert!(
@@ -85,30 +112,55 @@ async fn the_demo_pages_lcp_shows_on_the_dashboard() {
         "tracker stored LCP {stored_lcp} ms, the browser measured {measured} ms"
     );
     assert!(
-        stored.endpoints.iter().any(|e| e.path == "/demo/api/products" && e.method == "GET"),
+        stored
+            .endpoints
+            .iter()
+            .any(|e| e.path == "/demo/api/products" && e.method == "GET"),
         "the demo's fetch is tracked: {:?}",
         stored.endpoints
     );
 
-    page.goto(&collector.url("/performance/?site=demo")).await.unwrap();
+    page.goto(&collector.url("/performance/?site=demo"))
+        .await
+        .unwrap();
     let expected = VitalName::Lcp.format(measured);
-    let shown = eventually("the dashboard's LCP card to show the value", Duration::from_secs(20), || async {
-        let card = page.find(Locator::Css("[data-metric=\"LCP\"] .vital-value")).await.ok()?;
-        let text = card.text().await.ok()?;
-        text.contains(&expected).then_some(text)
-    })
+    let shown = eventually(
+        "the dashboard's LCP card to show the value",
+        Duration::from_secs(20),
+        || async {
+            let card = page
+                .find(Locator::Css("[data-metric=\"LCP\"] .vital-value"))
+                .await
+                .ok()?;
+            let text = card.text().await.ok()?;
+            text.contains(&expected).then_some(text)
+        },
+    )
     .await;
     assert!(shown.contains(&expected));
-    let table = page.find(Locator::Css("table")).await.unwrap().text().await.unwrap();
-    assert!(table.contains("/demo/api/products"), "endpoint table: {table}");
+    let table = page
+        .find(Locator::Css("table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        table.contains("/demo/api/products"),
+        "endpoint table: {table}"
+    );
     browser.screenshot("performance").await;
 
     // The dashboard runs the tracker on itself: leaving it sends its own vitals.
     page.goto("about:blank").await.unwrap();
-    eventually("the dashboard's own vitals to arrive", Duration::from_secs(20), || async {
-        let s = summary(&http, &collector, "perfscope-dashboard").await?;
-        (vital_count(&s, VitalName::Fcp) >= 1).then_some(())
-    })
+    eventually(
+        "the dashboard's own vitals to arrive",
+        Duration::from_secs(20),
+        || async {
+            let s = summary(&http, &collector, "perfscope-dashboard").await?;
+            (vital_count(&s, VitalName::Fcp) >= 1).then_some(())
+        },
+    )
     .await;
     browser.close().await;
 }
@@ -128,13 +180,25 @@ async fn a_bad_batch_gets_a_clear_4xx_and_the_server_keeps_serving() {
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["field"], "vitals[0].name", "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("SPEED"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("SPEED"),
+        "{body}"
+    );
 
     let oversized = "x".repeat(200 * 1024);
-    let response = http.post(collector.url("/api/v1/ingest")).body(oversized).send().await.unwrap();
+    let response = http
+        .post(collector.url("/api/v1/ingest"))
+        .body(oversized)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 413);
 
     assert!(collector.is_running(), "the collector survived bad input");
-    let sites = http.get(collector.url("/api/v1/sites")).send().await.unwrap();
+    let sites = http
+        .get(collector.url("/api/v1/sites"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(sites.status(), 200);
 }

@@ -39,18 +39,22 @@ impl Browser {
             }),
         );
         let webdriver = format!("http://127.0.0.1:{port}");
-        let client = eventually("chromedriver to accept a session", Duration::from_secs(20), || {
-            let capabilities = capabilities.clone();
-            let webdriver = webdriver.clone();
-            async move {
-                ClientBuilder::rustls()
-                    .ok()?
-                    .capabilities(capabilities)
-                    .connect(&webdriver)
-                    .await
-                    .ok()
-            }
-        })
+        let client = eventually(
+            "chromedriver to accept a session",
+            Duration::from_secs(20),
+            || {
+                let capabilities = capabilities.clone();
+                let webdriver = webdriver.clone();
+                async move {
+                    ClientBuilder::rustls()
+                        .ok()?
+                        .capabilities(capabilities)
+                        .connect(&webdriver)
+                        .await
+                        .ok()
+                }
+            },
+        )
         .await;
         Browser {
             client,

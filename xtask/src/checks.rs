@@ -9,15 +9,36 @@ use std::path::Path;
 pub fn test_all(root: &Path) -> Result<()> {
     let tools = toolchain::ensure(root, Needs::TEST)?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // The browser-only code paths compile only for wasm; lint them there too.
     run(cargo().args([
-        "clippy", "-p", "perfscope-tracker", "--features", "standalone",
-        "--target", "wasm32-unknown-unknown", "--", "-D", "warnings",
+        "clippy",
+        "-p",
+        "perfscope-tracker",
+        "--features",
+        "standalone",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
     ]))?;
     run(cargo().args([
-        "clippy", "-p", "perfscope-dashboard",
-        "--target", "wasm32-unknown-unknown", "--", "-D", "warnings",
+        "clippy",
+        "-p",
+        "perfscope-dashboard",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
     ]))?;
     run(cargo().args(["test", "--workspace"]))?;
 
@@ -26,7 +47,16 @@ pub fn test_all(root: &Path) -> Result<()> {
     // The end-to-end tests are `#[ignore]`d in plain `cargo test`, which has neither a
     // browser nor the built wasm; here both exist.
     run(cargo()
-        .args(["test", "-p", "perfscope-dashboard", "--test", "e2e", "--", "--ignored", "--test-threads=1"])
+        .args([
+            "test",
+            "-p",
+            "perfscope-dashboard",
+            "--test",
+            "e2e",
+            "--",
+            "--ignored",
+            "--test-threads=1",
+        ])
         .env("PATH", &tools.path)
         .env("PERFSCOPE_BIN", root.join("target/debug/perfscope"))
         .env("PERFSCOPE_DASHBOARD_DIR", root.join(DASHBOARD_DIST))

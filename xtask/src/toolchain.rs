@@ -39,11 +39,12 @@ impl Tools {
 pub fn ensure(root: &Path, needs: Needs) -> Result<Tools> {
     ensure_wasm_target()?;
     let wasm_bindgen_version = locked_version(root, "wasm-bindgen")?;
-    ensure_cargo_tool("trunk", "trunk", &format!("trunk {TRUNK_VERSION}."), &[
-        "--version",
-        &format!("~{TRUNK_VERSION}"),
-        "--locked",
-    ])?;
+    ensure_cargo_tool(
+        "trunk",
+        "trunk",
+        &format!("trunk {TRUNK_VERSION}."),
+        &["--version", &format!("~{TRUNK_VERSION}"), "--locked"],
+    )?;
     // `--locked` fails on a yanked dependency of wasm-bindgen-cli.
     ensure_cargo_tool(
         "wasm-bindgen",
@@ -90,9 +91,7 @@ fn locked_version(root: &Path, package: &str) -> Result<String> {
         .find(&needle)
         .with_context(|| format!("{package} is not in Cargo.lock"))?
         + needle.len();
-    let end = lock[start..]
-        .find('"')
-        .context("malformed Cargo.lock")?;
+    let end = lock[start..].find('"').context("malformed Cargo.lock")?;
     Ok(lock[start..start + end].to_string())
 }
 
@@ -122,7 +121,8 @@ fn apt_install(packages: &[&str]) -> Result<()> {
 fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
     let prefix = root.join("target/tools");
     let bin = prefix.join("node_modules/.bin");
-    let version = output_of(Command::new(bin.join("wasm-opt")).arg("--version")).unwrap_or_default();
+    let version =
+        output_of(Command::new(bin.join("wasm-opt")).arg("--version")).unwrap_or_default();
     if !version.contains(&format!("version {BINARYEN_VERSION}")) {
         std::fs::create_dir_all(&prefix)?;
         run(Command::new("npm")

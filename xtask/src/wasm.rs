@@ -59,7 +59,14 @@ fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
     let compiled = root.join("target/wasm32-unknown-unknown/wasm-release/perfscope_tracker.wasm");
     run(tools
         .command("wasm-bindgen")
-        .args(["--target", "web", "--no-typescript", "--out-name", "perfscope_tracker", "--out-dir"])
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "perfscope_tracker",
+            "--out-dir",
+        ])
         .arg(&out)
         .arg(&compiled))?;
     let wasm = out.join("perfscope_tracker_bg.wasm");

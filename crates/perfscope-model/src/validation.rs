@@ -72,12 +72,18 @@ impl Batch {
         check_path("page", &self.page, limits.max_path_len)?;
         let count = self.event_count();
         if count == 0 {
-            return Err(FieldError::new("vitals", "a batch must contain at least one event"));
+            return Err(FieldError::new(
+                "vitals",
+                "a batch must contain at least one event",
+            ));
         }
         if count > limits.max_events {
             return Err(FieldError::new(
                 "vitals",
-                format!("at most {} events per batch, all kinds together", limits.max_events),
+                format!(
+                    "at most {} events per batch, all kinds together",
+                    limits.max_events
+                ),
             ));
         }
         for (i, v) in self.vitals.iter().enumerate() {
@@ -96,7 +102,10 @@ impl Batch {
             check_key(&at("id"), &a.id, limits.max_id_len)?;
             check_timestamp(&at("ts"), a.ts, limits, now_ms)?;
             if !METHODS.contains(&a.method.as_str()) {
-                return Err(FieldError::new(at("method"), "must be an upper-case HTTP method"));
+                return Err(FieldError::new(
+                    at("method"),
+                    "must be an upper-case HTTP method",
+                ));
             }
             check_path(&at("path"), &a.path, limits.max_path_len)?;
             if a.status > 599 {
@@ -118,7 +127,10 @@ fn check_key(field: &str, value: &str, max_len: usize) -> Result<(), FieldError>
         return Err(FieldError::new(field, "must not be empty"));
     }
     if value.len() > max_len {
-        return Err(FieldError::new(field, format!("longer than {max_len} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("longer than {max_len} characters"),
+        ));
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if !value.chars().all(allowed) {
@@ -132,10 +144,16 @@ fn check_key(field: &str, value: &str, max_len: usize) -> Result<(), FieldError>
 
 fn check_path(field: &str, value: &str, max_len: usize) -> Result<(), FieldError> {
     if !value.starts_with('/') {
-        return Err(FieldError::new(field, "must be a URL path starting with '/'"));
+        return Err(FieldError::new(
+            field,
+            "must be a URL path starting with '/'",
+        ));
     }
     if value.len() > max_len {
-        return Err(FieldError::new(field, format!("longer than {max_len} bytes")));
+        return Err(FieldError::new(
+            field,
+            format!("longer than {max_len} bytes"),
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(FieldError::new(field, "contains control characters"));
@@ -148,7 +166,10 @@ fn check_timestamp(field: &str, ts: f64, limits: &Limits, now_ms: f64) -> Result
         return Err(FieldError::new(field, "lies too far in the future"));
     }
     if ts < now_ms - limits.max_age_ms {
-        return Err(FieldError::new(field, "is older than the collector accepts"));
+        return Err(FieldError::new(
+            field,
+            "is older than the collector accepts",
+        ));
     }
     Ok(())
 }
@@ -207,7 +228,10 @@ mod tests {
 
     #[test]
     fn realistic_batch_passes() {
-        let b = batch(vec![vital(VitalName::Lcp, 1234.5)], vec![api("GET", 200, 12.0)]);
+        let b = batch(
+            vec![vital(VitalName::Lcp, 1234.5)],
+            vec![api("GET", 200, 12.0)],
+        );
         assert_eq!(b.validate(&Limits::default(), NOW), Ok(()));
     }
 
@@ -218,11 +242,20 @@ mod tests {
         assert_eq!(f(vital(VitalName::Cls, 101.0)), "vitals[0].value");
         assert_eq!(f(vital(VitalName::Fcp, f64::NAN)), "vitals[0].value");
         assert_eq!(
-            field_of(batch(vec![vital(VitalName::Lcp, 1.0)], vec![api("get", 200, 1.0)])),
+            field_of(batch(
+                vec![vital(VitalName::Lcp, 1.0)],
+                vec![api("get", 200, 1.0)]
+            )),
             "api_calls[0].method"
         );
-        assert_eq!(field_of(batch(vec![], vec![api("GET", 600, 1.0)])), "api_calls[0].status");
-        assert_eq!(field_of(batch(vec![], vec![api("GET", 200, -3.0)])), "api_calls[0].duration");
+        assert_eq!(
+            field_of(batch(vec![], vec![api("GET", 600, 1.0)])),
+            "api_calls[0].status"
+        );
+        assert_eq!(
+            field_of(batch(vec![], vec![api("GET", 200, -3.0)])),
+            "api_calls[0].duration"
+        );
         assert_eq!(field_of(batch(vec![], vec![])), "vitals");
     }
 

@@ -81,7 +81,11 @@ mod tests {
     fn file_values_override_defaults_and_unknown_keys_fail() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("perfscope.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\n[storage]\npath = \"x.db\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\n[storage]\npath = \"x.db\"\n",
+        )
+        .unwrap();
         let config = Config::load(Some(&file)).unwrap();
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.storage.path, PathBuf::from("x.db"));

@@ -12,7 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "perfscope", version, about = "Self-hosted real-user performance monitoring")]
+#[command(
+    name = "perfscope",
+    version,
+    about = "Self-hosted real-user performance monitoring"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

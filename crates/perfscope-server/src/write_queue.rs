@@ -127,7 +127,10 @@ mod tests {
         }
         drop(queue);
         writer.await.unwrap();
-        let range = TimeRange { from: 0, to: i64::MAX };
+        let range = TimeRange {
+            from: 0,
+            to: i64::MAX,
+        };
         let fcp = store.summary("demo", range).unwrap().vitals[3].clone();
         assert_eq!((fcp.name, fcp.count), (VitalName::Fcp, 1000));
     }

@@ -21,7 +21,11 @@ fn test_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let dashboard = dir.path().join("dashboard");
     std::fs::create_dir_all(&dashboard).unwrap();
-    std::fs::write(dashboard.join("index.html"), "<!doctype html><title>dash</title>").unwrap();
+    std::fs::write(
+        dashboard.join("index.html"),
+        "<!doctype html><title>dash</title>",
+    )
+    .unwrap();
     std::fs::write(dashboard.join("app.js"), "console.log('dash')").unwrap();
     let mut config = Config::default();
     config.storage.path = dir.path().join("perfscope.db");
@@ -99,7 +103,12 @@ async fn a_batch_is_stored_once_and_summarised() {
 
     let (status, summary, _) = get(&app, "/api/v1/summary?site=demo").await;
     assert_eq!(status, StatusCode::OK, "{summary}");
-    let lcp = summary["vitals"].as_array().unwrap().iter().find(|v| v["name"] == "LCP").unwrap();
+    let lcp = summary["vitals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "LCP")
+        .unwrap();
     assert_eq!(lcp["count"], 1);
     assert_eq!(lcp["p75"], 1800.0);
     let endpoint = &summary["endpoints"][0];
@@ -149,7 +158,10 @@ async fn bad_batches_get_a_4xx_naming_the_field_and_the_server_keeps_serving() {
         let (got, json) = post_raw(&app, body).await;
         assert_eq!(got, status, "{name}: {json}");
         assert_eq!(json["error"]["code"], code, "{name}: {json}");
-        assert!(!json["error"]["message"].as_str().unwrap().is_empty(), "{name}");
+        assert!(
+            !json["error"]["message"].as_str().unwrap().is_empty(),
+            "{name}"
+        );
         match field {
             Some(field) => assert_eq!(json["error"]["field"], field, "{name}: {json}"),
             None => assert!(json["error"].get("field").is_none(), "{name}: {json}"),
@@ -172,7 +184,10 @@ async fn query_parameters_are_validated() {
     let (status, json, _) = get(&app, "/api/v1/summary").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json["error"]["field"], "query", "{json}");
-    assert!(json["error"]["message"].as_str().unwrap().contains("site"), "{json}");
+    assert!(
+        json["error"]["message"].as_str().unwrap().contains("site"),
+        "{json}"
+    );
 
     let (status, json, _) = get(&app, "/api/v1/summary?site=demo&from=yesterday").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -188,7 +203,10 @@ async fn query_parameters_are_validated() {
 
     let (status, json, _) = get(&app, "/api/v1/summary?site=demo&limit=3").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(json["error"]["message"].as_str().unwrap().contains("limit"), "{json}");
+    assert!(
+        json["error"]["message"].as_str().unwrap().contains("limit"),
+        "{json}"
+    );
 }
 
 #[tokio::test]
@@ -198,7 +216,11 @@ async fn routing_serves_the_dashboard_spa_and_json_404s_for_the_api() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(json["error"]["code"], "not_found");
 
-    for deep_link in ["/performance/", "/performance/pages/checkout", "/performance"] {
+    for deep_link in [
+        "/performance/",
+        "/performance/pages/checkout",
+        "/performance",
+    ] {
         let (status, _, body) = get(&app, deep_link).await;
         assert_eq!(status, StatusCode::OK, "{deep_link}");
         assert!(body.contains("<title>dash</title>"), "{deep_link}: {body}");
@@ -225,8 +247,5 @@ async fn ingest_answers_cors_preflight_for_any_origin() {
         .unwrap();
     let response = app.router.clone().oneshot(request).await.unwrap();
     assert!(response.status().is_success());
-    assert_eq!(
-        response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
-        "*"
-    );
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
 }

@@ -42,9 +42,21 @@ struct Product {
 }
 
 const PRODUCTS: [Product; 3] = [
-    Product { id: 1, name: "Trail shoe", price_cents: 12900 },
-    Product { id: 2, name: "Rain jacket", price_cents: 18900 },
-    Product { id: 3, name: "Water bottle", price_cents: 1900 },
+    Product {
+        id: 1,
+        name: "Trail shoe",
+        price_cents: 12900,
+    },
+    Product {
+        id: 2,
+        name: "Rain jacket",
+        price_cents: 18900,
+    },
+    Product {
+        id: 3,
+        name: "Water bottle",
+        price_cents: 1900,
+    },
 ];
 
 async fn products(Query(query): Query<ProductsQuery>) -> Json<&'static [Product]> {

@@ -61,7 +61,11 @@ pub fn decode_batch(body: &[u8]) -> Result<Batch, AppError> {
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if field == "." { "batch".to_string() } else { field };
+                let field = if field == "." {
+                    "batch".to_string()
+                } else {
+                    field
+                };
                 AppError::InvalidField(FieldError::new(field, inner.to_string()))
             }
             _ => AppError::MalformedJson(inner.to_string()),

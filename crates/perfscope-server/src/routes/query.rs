@@ -56,7 +56,11 @@ fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let field = err.path().to_string();
         let message = err.into_inner().to_string();
-        let field = if field == "." { "query".to_string() } else { field };
+        let field = if field == "." {
+            "query".to_string()
+        } else {
+            field
+        };
         AppError::InvalidField(FieldError::new(field, message))
     })
 }

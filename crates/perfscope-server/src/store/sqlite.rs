@@ -255,18 +255,37 @@ mod tests {
     fn survives_reopening_and_stores_duplicates_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/dir/perfscope.db");
-        let b = batch("demo", vec![vital("a", VitalName::Lcp, 1200.0, 1000.0)], vec![]);
+        let b = batch(
+            "demo",
+            vec![vital("a", VitalName::Lcp, 1200.0, 1000.0)],
+            vec![],
+        );
         {
             let store = SqliteStore::open(&path).unwrap();
             let first = store.insert_batches(std::slice::from_ref(&b)).unwrap();
-            assert_eq!(first, vec![InsertOutcome { stored: 1, duplicates: 0 }]);
+            assert_eq!(
+                first,
+                vec![InsertOutcome {
+                    stored: 1,
+                    duplicates: 0
+                }]
+            );
         }
         let store = SqliteStore::open(&path).unwrap();
         let again = store.insert_batches(&[b]).unwrap();
-        assert_eq!(again, vec![InsertOutcome { stored: 0, duplicates: 1 }]);
+        assert_eq!(
+            again,
+            vec![InsertOutcome {
+                stored: 0,
+                duplicates: 1
+            }]
+        );
         let summary = store.summary("demo", ALL_TIME).unwrap();
         let lcp = &summary.vitals[0];
-        assert_eq!((lcp.name, lcp.count, lcp.p75), (VitalName::Lcp, 1, Some(1200.0)));
+        assert_eq!(
+            (lcp.name, lcp.count, lcp.p75),
+            (VitalName::Lcp, 1, Some(1200.0))
+        );
     }
 
     #[test]
@@ -274,7 +293,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("p.db")).unwrap();
         let mut vitals: Vec<VitalEvent> = (1..=8)
-            .map(|i| vital(&format!("v{i}"), VitalName::Lcp, f64::from(i) * 100.0, 5000.0))
+            .map(|i| {
+                vital(
+                    &format!("v{i}"),
+                    VitalName::Lcp,
+                    f64::from(i) * 100.0,
+                    5000.0,
+                )
+            })
             .collect();
         vitals.push(vital("late", VitalName::Lcp, 9999.0, 9000.0));
         let calls = vec![
@@ -286,18 +312,41 @@ mod tests {
         store
             .insert_batches(&[
                 batch("demo", vitals, calls),
-                batch("other", vec![vital("x", VitalName::Lcp, 1.0, 5000.0)], vec![]),
+                batch(
+                    "other",
+                    vec![vital("x", VitalName::Lcp, 1.0, 5000.0)],
+                    vec![],
+                ),
             ])
             .unwrap();
 
-        let summary = store.summary("demo", TimeRange { from: 4000, to: 9000 }).unwrap();
-        let lcp = summary.vitals.iter().find(|v| v.name == VitalName::Lcp).unwrap();
+        let summary = store
+            .summary(
+                "demo",
+                TimeRange {
+                    from: 4000,
+                    to: 9000,
+                },
+            )
+            .unwrap();
+        let lcp = summary
+            .vitals
+            .iter()
+            .find(|v| v.name == VitalName::Lcp)
+            .unwrap();
         assert_eq!((lcp.count, lcp.p75), (8, Some(600.0)));
-        let cls = summary.vitals.iter().find(|v| v.name == VitalName::Cls).unwrap();
+        let cls = summary
+            .vitals
+            .iter()
+            .find(|v| v.name == VitalName::Cls)
+            .unwrap();
         assert_eq!((cls.count, cls.p75), (0, None));
         assert_eq!(summary.endpoints.len(), 2);
         let a = &summary.endpoints[0];
-        assert_eq!((a.path.as_str(), a.count, a.p50, a.p95), ("/api/a", 3, 20.0, 30.0));
+        assert_eq!(
+            (a.path.as_str(), a.count, a.p50, a.p95),
+            ("/api/a", 3, 20.0, 30.0)
+        );
         assert!((a.error_rate - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(summary.endpoints[1].error_rate, 0.0);
 
