@@ -56,20 +56,21 @@ impl Default for Config {
 impl Config {
     /// Defaults, overridden by `file` when given, then by `PERFSCOPE_*` variables
     /// (`__` separates nested keys: `PERFSCOPE_STORAGE__PATH=/var/lib/perfscope.db`).
-    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(figment::Error::from(format!(
+                return Err(Box::new(figment::Error::from(format!(
                     "config file {} does not exist",
                     file.display()
-                )));
+                ))));
             }
             figment = figment.merge(Toml::file(file));
         }
         figment
             .merge(Env::prefixed("PERFSCOPE_").split("__"))
             .extract()
+            .map_err(Box::new)
     }
 }
 
