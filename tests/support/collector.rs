@@ -14,24 +14,31 @@ impl Collector {
     pub fn start() -> Collector {
         let data = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let mut process = Command::new(env_path("PERFSCOPE_BIN"))
+        let mut process = Command::new(env_path("E2E_COLLECTOR_BIN"))
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--db")
             .arg(data.path().join("perfscope.db"))
             .arg("--dashboard-dir")
-            .arg(env_path("PERFSCOPE_DASHBOARD_DIR"))
+            .arg(env_path("E2E_DASHBOARD_DIR"))
             .arg("--tracker-dir")
-            .arg(env_path("PERFSCOPE_TRACKER_DIR"))
+            .arg(env_path("E2E_TRACKER_DIR"))
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting the perfscope binary");
         // The first stdout line is printed once the socket is bound.
         let stdout = process.stdout.take().expect("piped stdout");
+        let mut stdout = BufReader::new(stdout);
         let mut first_line = String::new();
-        BufReader::new(stdout)
+        stdout
             .read_line(&mut first_line)
             .expect("reading the collector's stdout");
+        // Keep the pipe open and drained: a closed pipe would make its next print fail.
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                eprintln!("perfscope: {line}");
+            }
+        });
         let base_url = first_line
             .trim()
             .strip_prefix("perfscope listening on ")

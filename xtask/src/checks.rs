@@ -58,9 +58,9 @@ pub fn test_all(root: &Path) -> Result<()> {
             "--test-threads=1",
         ])
         .env("PATH", &tools.path)
-        .env("PERFSCOPE_BIN", root.join("target/debug/perfscope"))
-        .env("PERFSCOPE_DASHBOARD_DIR", root.join(DASHBOARD_DIST))
-        .env("PERFSCOPE_TRACKER_DIR", root.join(TRACKER_DIST)))?;
+        .env("E2E_COLLECTOR_BIN", root.join("target/debug/perfscope"))
+        .env("E2E_DASHBOARD_DIR", root.join(DASHBOARD_DIST))
+        .env("E2E_TRACKER_DIR", root.join(TRACKER_DIST)))?;
     println!("cargo xtask test: all checks passed");
     Ok(())
 }

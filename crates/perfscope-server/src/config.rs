@@ -68,7 +68,8 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment
-            .merge(Env::prefixed("PERFSCOPE_").split("__"))
+            // PERFSCOPE_CONFIG names the file itself (a CLI flag), not a setting.
+            .merge(Env::prefixed("PERFSCOPE_").split("__").ignore(&["config"]))
             .extract()
             .map_err(Box::new)
     }
@@ -78,27 +79,50 @@ impl Config {
 mod tests {
     use super::*;
 
+    // Every test runs in a Jail: it serialises tests that touch the process
+    // environment and restores it afterwards.
     #[test]
     fn file_values_override_defaults_and_unknown_keys_fail() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("perfscope.toml");
-        std::fs::write(
-            &file,
-            "listen = \"0.0.0.0:9000\"\n[storage]\npath = \"x.db\"\n",
-        )
-        .unwrap();
-        let config = Config::load(Some(&file)).unwrap();
-        assert_eq!(config.listen.port(), 9000);
-        assert_eq!(config.storage.path, PathBuf::from("x.db"));
-        assert_eq!(config.ingest.max_body_bytes, 64 * 1024);
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "perfscope.toml",
+                "listen = \"0.0.0.0:9000\"\n[storage]\npath = \"x.db\"\n",
+            )?;
+            let config = Config::load(Some(Path::new("perfscope.toml"))).map_err(|e| *e)?;
+            assert_eq!(config.listen.port(), 9000);
+            assert_eq!(config.storage.path, PathBuf::from("x.db"));
+            assert_eq!(config.ingest.max_body_bytes, 64 * 1024);
 
-        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
-        let err = Config::load(Some(&file)).unwrap_err().to_string();
-        assert!(err.contains("lisen"), "{err}");
+            jail.create_file("perfscope.toml", "lisen = \"0.0.0.0:9000\"\n")?;
+            let err = Config::load(Some(Path::new("perfscope.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_file_and_typos_fail() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("perfscope.toml", "listen = \"0.0.0.0:9000\"\n")?;
+            jail.set_env("PERFSCOPE_STORAGE__PATH", "/tmp/env.db");
+            jail.set_env("PERFSCOPE_CONFIG", "perfscope.toml");
+            let config = Config::load(Some(Path::new("perfscope.toml"))).map_err(|e| *e)?;
+            assert_eq!(config.storage.path, PathBuf::from("/tmp/env.db"));
+            assert_eq!(config.listen.port(), 9000);
+            jail.set_env("PERFSCOPE_LISTN", "0.0.0.0:1");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("listn"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]
     fn a_missing_file_is_an_error() {
-        assert!(Config::load(Some(Path::new("/nonexistent/perfscope.toml"))).is_err());
+        figment::Jail::expect_with(|_| {
+            assert!(Config::load(Some(Path::new("/nonexistent/perfscope.toml"))).is_err());
+            Ok(())
+        });
     }
 }
