@@ -10,5 +10,8 @@ mod vital;
 
 pub use batch::{ApiCallEvent, Batch, VitalEvent, INGEST_PATH};
 pub use query::{ApiErrorBody, ApiErrorResponse, EndpointSummary, SiteInfo, Summary, VitalSummary};
-pub use validation::{validate_site_key, FieldError, Limits};
+pub use validation::{
+    is_in_range, is_key, is_url_path, validate_site_key, FieldError, Limits, HTTP_METHODS,
+    MAX_SITE_LEN,
+};
 pub use vital::{format_duration_ms, Rating, Thresholds, VitalName};

@@ -2,8 +2,13 @@
 //!
 //! Decoding (types, unknown fields, unknown metric names) is serde's job; this module
 //! rejects values that decode fine but cannot be real.
+//!
+//! The rules are boolean predicates first (`is_key`, `is_url_path`, `is_plausible` …),
+//! which the tracker calls before it queues a measurement; `Batch::validate` applies the
+//! same predicates and only then builds a message. Keeping the messages out of the
+//! predicates keeps float formatting out of the tracker's wasm.
 
-use crate::batch::Batch;
+use crate::batch::{ApiCallEvent, Batch, VitalEvent};
 use crate::vital::VitalName;
 
 /// The first problem found in a batch: which field, and why.
@@ -60,9 +65,61 @@ impl Default for Limits {
     }
 }
 
-const METHODS: [&str; 9] = [
+/// Longest site key; keys travel in URLs and file names.
+pub const MAX_SITE_LEN: usize = 64;
+
+pub const HTTP_METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
 ];
+
+impl Limits {
+    /// CLS is a score; every other vital is a duration.
+    pub fn max_vital_value(&self, name: VitalName) -> f64 {
+        if name == VitalName::Cls {
+            self.max_cls
+        } else {
+            self.max_duration_ms
+        }
+    }
+}
+
+/// 1 to `max_len` bytes of letters, digits, '-', '_' and '.'.
+pub fn is_key(value: &str, max_len: usize) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    !value.is_empty() && value.len() <= max_len && value.chars().all(allowed)
+}
+
+/// An absolute URL path of at most `max_len` bytes, without control characters.
+pub fn is_url_path(value: &str, max_len: usize) -> bool {
+    value.starts_with('/') && value.len() <= max_len && !value.chars().any(char::is_control)
+}
+
+/// A finite measurement in `0..=max`.
+pub fn is_in_range(value: f64, max: f64) -> bool {
+    value.is_finite() && (0.0..=max).contains(&value)
+}
+
+impl VitalEvent {
+    /// Every rule `Batch::validate` applies to a vital except the timestamp window,
+    /// which needs the collector's clock.
+    pub fn is_plausible(&self, limits: &Limits) -> bool {
+        is_key(&self.id, limits.max_id_len)
+            && self.ts.is_finite()
+            && is_in_range(self.value, limits.max_vital_value(self.name))
+    }
+}
+
+impl ApiCallEvent {
+    /// Every rule `Batch::validate` applies to an API call except the timestamp window.
+    pub fn is_plausible(&self, limits: &Limits) -> bool {
+        is_key(&self.id, limits.max_id_len)
+            && self.ts.is_finite()
+            && HTTP_METHODS.contains(&self.method.as_str())
+            && is_url_path(&self.path, limits.max_path_len)
+            && self.status <= 599
+            && is_in_range(self.duration, limits.max_duration_ms)
+    }
+}
 
 impl Batch {
     /// `now_ms` is the collector's clock, against which timestamps are judged.
@@ -90,18 +147,13 @@ impl Batch {
             let at = |field: &str| format!("vitals[{i}].{field}");
             check_key(&at("id"), &v.id, limits.max_id_len)?;
             check_timestamp(&at("ts"), v.ts, limits, now_ms)?;
-            let max = if v.name == VitalName::Cls {
-                limits.max_cls
-            } else {
-                limits.max_duration_ms
-            };
-            check_range(&at("value"), v.value, max)?;
+            check_range(&at("value"), v.value, limits.max_vital_value(v.name))?;
         }
         for (i, a) in self.api_calls.iter().enumerate() {
             let at = |field: &str| format!("api_calls[{i}].{field}");
             check_key(&at("id"), &a.id, limits.max_id_len)?;
             check_timestamp(&at("ts"), a.ts, limits, now_ms)?;
-            if !METHODS.contains(&a.method.as_str()) {
+            if !HTTP_METHODS.contains(&a.method.as_str()) {
                 return Err(FieldError::new(
                     at("method"),
                     "must be an upper-case HTTP method",
@@ -119,46 +171,35 @@ impl Batch {
 
 /// Site keys travel in URLs and file names, so they are kept to a safe alphabet.
 pub fn validate_site_key(site: &str) -> Result<(), FieldError> {
-    check_key("site", site, 64)
+    check_key("site", site, MAX_SITE_LEN)
 }
 
 fn check_key(field: &str, value: &str, max_len: usize) -> Result<(), FieldError> {
-    if value.is_empty() {
-        return Err(FieldError::new(field, "must not be empty"));
+    if is_key(value, max_len) {
+        return Ok(());
     }
-    if value.len() > max_len {
-        return Err(FieldError::new(
-            field,
-            format!("longer than {max_len} characters"),
-        ));
-    }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    if !value.chars().all(allowed) {
-        return Err(FieldError::new(
-            field,
-            "may only contain letters, digits, '-', '_' and '.'",
-        ));
-    }
-    Ok(())
+    let reason = if value.is_empty() {
+        "must not be empty".to_string()
+    } else if value.len() > max_len {
+        format!("longer than {max_len} characters")
+    } else {
+        "may only contain letters, digits, '-', '_' and '.'".to_string()
+    };
+    Err(FieldError::new(field, reason))
 }
 
 fn check_path(field: &str, value: &str, max_len: usize) -> Result<(), FieldError> {
-    if !value.starts_with('/') {
-        return Err(FieldError::new(
-            field,
-            "must be a URL path starting with '/'",
-        ));
+    if is_url_path(value, max_len) {
+        return Ok(());
     }
-    if value.len() > max_len {
-        return Err(FieldError::new(
-            field,
-            format!("longer than {max_len} bytes"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "contains control characters"));
-    }
-    Ok(())
+    let reason = if !value.starts_with('/') {
+        "must be a URL path starting with '/'".to_string()
+    } else if value.len() > max_len {
+        format!("longer than {max_len} bytes")
+    } else {
+        "contains control characters".to_string()
+    };
+    Err(FieldError::new(field, reason))
 }
 
 fn check_timestamp(field: &str, ts: f64, limits: &Limits, now_ms: f64) -> Result<(), FieldError> {
@@ -175,13 +216,15 @@ fn check_timestamp(field: &str, ts: f64, limits: &Limits, now_ms: f64) -> Result
 }
 
 fn check_range(field: &str, value: f64, max: f64) -> Result<(), FieldError> {
-    if !value.is_finite() || value < 0.0 {
-        return Err(FieldError::new(field, "must be a finite number >= 0"));
+    if is_in_range(value, max) {
+        return Ok(());
     }
-    if value > max {
-        return Err(FieldError::new(field, format!("must be at most {max}")));
-    }
-    Ok(())
+    let reason = if !value.is_finite() || value < 0.0 {
+        "must be a finite number >= 0".to_string()
+    } else {
+        format!("must be at most {max}")
+    };
+    Err(FieldError::new(field, reason))
 }
 
 #[cfg(test)]
@@ -286,5 +329,83 @@ mod tests {
         let mut b = batch(vec![vital(VitalName::Lcp, 1.0)], vec![]);
         b.vitals[0].id = "a b".into();
         assert_eq!(field_of(b), "vitals[0].id");
+    }
+
+    /// `is_plausible` must agree with `validate` on every event, or the tracker would
+    /// queue events the collector refuses (and a whole batch with them).
+    #[test]
+    fn plausibility_agrees_with_validation() {
+        let accepts = |vitals: Vec<VitalEvent>, api_calls: Vec<ApiCallEvent>| {
+            batch(vitals, api_calls)
+                .validate(&Limits::default(), NOW)
+                .is_ok()
+        };
+        let limits = Limits::default();
+        let values = [
+            0.0,
+            0.05,
+            1.0,
+            99.9,
+            100.0,
+            100.1,
+            2500.0,
+            3_600_000.0,
+            3_600_001.0,
+            -0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        let ids = [
+            "",
+            "a",
+            "pv-1.x_y",
+            "has space",
+            "\u{fc}",
+            &"x".repeat(64),
+            &"x".repeat(65),
+        ];
+        let (mut accepted, mut refused) = (0, 0);
+        let mut tally = |ok: bool| if ok { accepted += 1 } else { refused += 1 };
+        for name in VitalName::ALL {
+            for value in values {
+                for id in ids {
+                    let mut v = vital(name, value);
+                    v.id = id.into();
+                    let plausible = v.is_plausible(&limits);
+                    assert_eq!(plausible, accepts(vec![v.clone()], vec![]), "{v:?}");
+                    tally(plausible);
+                }
+            }
+        }
+        let long_path = format!("/{}", "a".repeat(1023));
+        let too_long_path = format!("/{}", "a".repeat(1024));
+        let paths = [
+            "/",
+            "/api/x",
+            "api/x",
+            "",
+            "/a\u{0}b",
+            "/\u{fc}",
+            &long_path,
+            &too_long_path,
+        ];
+        for path in paths {
+            for method in ["GET", "POST", "TRACE", "get", "BREW", ""] {
+                for status in [0, 200, 599, 600] {
+                    for duration in [0.0, 12.5, 3_600_000.0, 3_600_000.5, -1.0, f64::NAN] {
+                        let mut a = api(method, status, duration);
+                        a.path = path.into();
+                        let plausible = a.is_plausible(&limits);
+                        assert_eq!(plausible, accepts(vec![], vec![a.clone()]), "{a:?}");
+                        tally(plausible);
+                    }
+                }
+            }
+        }
+        assert!(
+            accepted > 50 && refused > 50,
+            "{accepted} accepted, {refused} refused"
+        );
     }
 }

@@ -98,6 +98,9 @@ mod tests {
         let page = page_path(&long);
         assert!(page.len() <= 1024);
         assert!(page.starts_with("/é"));
-        assert!(crate::acceptance::model_accepts_page(&page));
+        assert!(perfscope_model::is_url_path(
+            &page,
+            perfscope_model::Limits::default().max_path_len
+        ));
     }
 }
