@@ -32,6 +32,8 @@ pub struct IngestConfig {
     /// Largest request body accepted, in bytes. 64 KiB is what a browser lets a
     /// keepalive request or beacon carry, so a real tracker never needs more.
     pub max_body_bytes: usize,
+    /// Largest body accepted once a gzip or br body is inflated.
+    pub max_decompressed_bytes: usize,
     /// Batches waiting for the writer; beyond this the collector answers 503.
     pub queue_capacity: usize,
 }
@@ -47,6 +49,7 @@ impl Default for Config {
             tracker_dir: PathBuf::from("target/dist/tracker"),
             ingest: IngestConfig {
                 max_body_bytes: 64 * 1024,
+                max_decompressed_bytes: 1024 * 1024,
                 queue_capacity: 1024,
             },
         }

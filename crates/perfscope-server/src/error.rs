@@ -15,6 +15,12 @@ pub enum AppError {
     InvalidField(FieldError),
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// A compressed body that inflates past the limit (a decompression bomb, or just
+    /// too much data).
+    #[error("request body larger than {limit} bytes once decompressed")]
+    DecodedTooLarge { limit: usize },
+    #[error("unsupported Content-Encoding `{0}`; use gzip, br or none")]
+    UnsupportedEncoding(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("no such resource: {0}")]
@@ -31,7 +37,10 @@ impl AppError {
         match self {
             AppError::MalformedJson(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge { .. } | AppError::DecodedTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            AppError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -42,7 +51,10 @@ impl AppError {
         match self {
             AppError::MalformedJson(_) => "malformed_json",
             AppError::InvalidField(_) => "invalid_field",
-            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::PayloadTooLarge { .. } | AppError::DecodedTooLarge { .. } => {
+                "payload_too_large"
+            }
+            AppError::UnsupportedEncoding(_) => "unsupported_encoding",
             AppError::BadRequest(_) => "bad_request",
             AppError::NotFound(_) => "not_found",
             AppError::Overloaded { .. } => "overloaded",

@@ -178,6 +178,45 @@ async fn bad_batches_get_a_4xx_naming_the_field_and_the_server_keeps_serving() {
     assert_eq!(sites[0]["events"], 1);
 }
 
+async fn post_encoded(app: &TestApp, encoding: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let request = Request::post("/api/v1/ingest")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .header(header::CONTENT_ENCODING, encoding)
+        .body(Body::from(body))
+        .unwrap();
+    let (status, json, _) = send(app, request).await;
+    (status, json)
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn compressed_batches_are_accepted_and_bombs_refused() {
+    let app = test_app();
+    let body = batch("gz", json!([lcp("gz-0", 700.0)])).to_string();
+    let (status, json) = post_encoded(&app, "gzip", gzip(body.as_bytes())).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["stored"], 1);
+
+    // Under the 64 KiB wire limit, far over the 1 MiB inflated limit.
+    let bomb = gzip(&vec![b' '; 8 << 20]);
+    assert!(bomb.len() < 64 << 10);
+    let (status, json) = post_encoded(&app, "gzip", bomb).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{json}");
+    assert_eq!(json["error"]["code"], "payload_too_large");
+
+    let (status, json) = post_encoded(&app, "gzip", b"plain text".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    let (status, json) = post_encoded(&app, "compress", body.into_bytes()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{json}");
+    assert_eq!(json["error"]["code"], "unsupported_encoding");
+}
+
 #[tokio::test]
 async fn query_parameters_are_validated() {
     let app = test_app();

@@ -3,11 +3,12 @@
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::AppError;
+use crate::request_body;
 use crate::write_queue::EnqueueError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use perfscope_model::{Batch, FieldError};
 use serde::Serialize;
@@ -26,6 +27,7 @@ const RETRY_AFTER_SECS: u64 = 1;
 
 pub async fn ingest(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, AppError> {
     let body = body.map_err(|rejection| {
@@ -37,6 +39,11 @@ pub async fn ingest(
             AppError::BadRequest(rejection.body_text())
         }
     })?;
+    let body = request_body::decode(
+        headers.get(header::CONTENT_ENCODING),
+        body,
+        state.config.ingest.max_decompressed_bytes,
+    )?;
     let batch = decode_batch(&body)?;
     batch
         .validate(&state.limits, now_ms() as f64)
