@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::error::AppError;
+use crate::rate_limit::IngestRateLimits;
 use crate::routes::{demo, ingest, query, static_files};
 use crate::store::Store;
 use crate::write_queue::WriteQueue;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub queue: WriteQueue,
     pub limits: Arc<Limits>,
+    pub rate_limits: Arc<IngestRateLimits>,
 }
 
 /// No request of ours legitimately takes longer; a stuck one is cut off.

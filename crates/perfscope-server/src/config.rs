@@ -4,6 +4,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -36,6 +37,32 @@ pub struct IngestConfig {
     pub max_decompressed_bytes: usize,
     /// Batches waiting for the writer; beyond this the collector answers 503.
     pub queue_capacity: usize,
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Token buckets, counted in batches (requests), not events.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub per_ip_per_second: NonZeroU32,
+    pub per_ip_burst: NonZeroU32,
+    pub per_site_per_second: NonZeroU32,
+    pub per_site_burst: NonZeroU32,
+}
+
+impl Default for RateLimitConfig {
+    /// A page view sends a batch every few seconds; an office behind one NAT address
+    /// has many page views at once. A site's limit is far above one tracker's pace and
+    /// exists to keep one site from starving the others.
+    fn default() -> Self {
+        let n = |v| NonZeroU32::new(v).expect("non-zero default");
+        RateLimitConfig {
+            per_ip_per_second: n(20),
+            per_ip_burst: n(100),
+            per_site_per_second: n(2000),
+            per_site_burst: n(5000),
+        }
+    }
 }
 
 impl Default for Config {
@@ -51,6 +78,7 @@ impl Default for Config {
                 max_body_bytes: 64 * 1024,
                 max_decompressed_bytes: 1024 * 1024,
                 queue_capacity: 1024,
+                rate_limit: RateLimitConfig::default(),
             },
         }
     }

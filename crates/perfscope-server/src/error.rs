@@ -25,6 +25,12 @@ pub enum AppError {
     BadRequest(String),
     #[error("no such resource: {0}")]
     NotFound(String),
+    /// Too many requests from one client or for one site.
+    #[error("too many requests for this {scope}, retry in {retry_after_secs} s")]
+    RateLimited {
+        scope: &'static str,
+        retry_after_secs: u64,
+    },
     /// The write queue is full; the client should retry after the given seconds.
     #[error("the collector is busy, retry in {retry_after_secs} s")]
     Overloaded { retry_after_secs: u64 },
@@ -43,6 +49,7 @@ impl AppError {
             AppError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,6 +65,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::NotFound(_) => "not_found",
             AppError::Overloaded { .. } => "overloaded",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal(_) => "internal",
         }
     }
@@ -82,7 +90,10 @@ impl IntoResponse for AppError {
         };
         let mut response = (self.status(), Json(body)).into_response();
         match self {
-            AppError::Overloaded { retry_after_secs } => {
+            AppError::Overloaded { retry_after_secs }
+            | AppError::RateLimited {
+                retry_after_secs, ..
+            } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

@@ -5,6 +5,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod rate_limit;
 pub mod request_body;
 pub mod routes;
 pub mod store;

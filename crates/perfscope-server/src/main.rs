@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use perfscope_model::Limits;
+use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::store::{SqliteStore, Store};
 use perfscope_server::write_queue::WriteQueue;
 use perfscope_server::{app, AppState, Config};
@@ -86,11 +87,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let rate_limits = Arc::new(IngestRateLimits::new(&config.ingest.rate_limit));
+    tokio::spawn({
+        let rate_limits = Arc::clone(&rate_limits);
+        async move {
+            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                rate_limits.forget_idle();
+            }
+        }
+    });
     let state = AppState {
         config: Arc::new(config.clone()),
         store,
         queue,
         limits: Arc::new(Limits::default()),
+        rate_limits,
     };
 
     tracing::info!(db = %config.storage.path.display(), "storage ready");
@@ -99,7 +112,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("  dashboard: http://{addr}/performance/");
     println!("  demo page: http://{addr}/demo");
 
-    axum::serve(listener, app(state))
+    // Rate limits key on the peer address.
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
 

@@ -1,14 +1,18 @@
 //! The HTTP API driven in-process with `oneshot`: ingest, its errors, and queries.
 
 use axum::body::Body;
+use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use perfscope_model::Limits;
+use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::store::{SqliteStore, Store};
 use perfscope_server::write_queue::WriteQueue;
 use perfscope_server::{app, AppState, Config};
 use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -18,6 +22,10 @@ struct TestApp {
 }
 
 fn test_app() -> TestApp {
+    test_app_with(|_| {})
+}
+
+fn test_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let dashboard = dir.path().join("dashboard");
     std::fs::create_dir_all(&dashboard).unwrap();
@@ -31,14 +39,19 @@ fn test_app() -> TestApp {
     config.storage.path = dir.path().join("perfscope.db");
     config.dashboard_dir = dashboard;
     config.tracker_dir = dir.path().join("tracker");
+    configure(&mut config);
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path).unwrap());
     let (queue, _writer) = WriteQueue::start(Arc::clone(&store), 64);
+    let rate_limits = Arc::new(IngestRateLimits::new(&config.ingest.rate_limit));
     let router = app(AppState {
         config: Arc::new(config),
         store,
         queue,
         limits: Arc::new(Limits::default()),
-    });
+        rate_limits,
+    })
+    // Requests that name no peer of their own come from here.
+    .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
     TestApp { router, _dir: dir }
 }
 
@@ -215,6 +228,59 @@ async fn compressed_batches_are_accepted_and_bombs_refused() {
     let (status, json) = post_encoded(&app, "compress", body.into_bytes()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{json}");
     assert_eq!(json["error"]["code"], "unsupported_encoding");
+}
+
+fn ingest_from(ip: [u8; 4], body: &Value) -> Request<Body> {
+    let mut request = Request::post("/api/v1/ingest")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 50000))));
+    request
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_per_client_and_per_site() {
+    let app = test_app_with(|config| {
+        let limits = &mut config.ingest.rate_limit;
+        limits.per_ip_per_second = NonZeroU32::MIN;
+        limits.per_ip_burst = NonZeroU32::new(2).unwrap();
+        limits.per_site_per_second = NonZeroU32::MIN;
+        limits.per_site_burst = NonZeroU32::new(3).unwrap();
+    });
+    let body = |id: &str| batch(id, json!([lcp(id, 100.0)]));
+    for id in ["a", "b"] {
+        let (status, json, _) = send(&app, ingest_from([10, 0, 0, 1], &body(id))).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+    }
+    let response = app
+        .router
+        .clone()
+        .oneshot(ingest_from([10, 0, 0, 1], &body("c")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+
+    // A second client still gets through, until the site's own bucket is empty.
+    let (status, _, _) = send(&app, ingest_from([10, 0, 0, 2], &body("d"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, json, _) = send(&app, ingest_from([10, 0, 0, 3], &body("e"))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{json}");
+    assert_eq!(json["error"]["code"], "rate_limited");
+    assert!(
+        json["error"]["message"].as_str().unwrap().contains("site"),
+        "{json}"
+    );
+
+    // What was refused was not stored: the client retries it later.
+    let (_, sites, _) = send(
+        &app,
+        Request::get("/api/v1/sites").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(sites[0]["events"], 3);
 }
 
 #[tokio::test]

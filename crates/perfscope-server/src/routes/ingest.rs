@@ -7,11 +7,12 @@ use crate::request_body;
 use crate::write_queue::EnqueueError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use perfscope_model::{Batch, FieldError};
 use serde::Serialize;
+use std::net::SocketAddr;
 
 #[derive(Debug, Serialize)]
 pub struct IngestResponse {
@@ -27,9 +28,11 @@ const RETRY_AFTER_SECS: u64 = 1;
 
 pub async fn ingest(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, AppError> {
+    state.rate_limits.check_ip(client.ip())?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge {
@@ -48,6 +51,7 @@ pub async fn ingest(
     batch
         .validate(&state.limits, now_ms() as f64)
         .map_err(AppError::InvalidField)?;
+    state.rate_limits.check_site(&batch.site)?;
     let outcome = state.queue.submit(batch).await.map_err(|err| match err {
         EnqueueError::Full | EnqueueError::Closed => AppError::Overloaded {
             retry_after_secs: RETRY_AFTER_SECS,
