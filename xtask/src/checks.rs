@@ -9,37 +9,11 @@ use std::path::Path;
 pub fn test_all(root: &Path) -> Result<()> {
     let tools = toolchain::ensure(root, Needs::TEST)?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    clippy(&["--workspace", "--all-targets"])?;
     // The browser-only code paths compile only for wasm; lint them there too.
-    run(cargo().args([
-        "clippy",
-        "-p",
-        "perfscope-tracker",
-        "--features",
-        "standalone",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    run(cargo().args([
-        "clippy",
-        "-p",
-        "perfscope-dashboard",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    let wasm = "--target=wasm32-unknown-unknown";
+    clippy(&["-p", "perfscope-tracker", "--features", "standalone", wasm])?;
+    clippy(&["-p", "perfscope-dashboard", wasm])?;
     run(cargo().args(["test", "--workspace"]))?;
 
     wasm::build_all(root, &tools)?;
@@ -63,4 +37,12 @@ pub fn test_all(root: &Path) -> Result<()> {
         .env("E2E_TRACKER_DIR", root.join(TRACKER_DIST)))?;
     println!("cargo xtask test: all checks passed");
     Ok(())
+}
+
+/// Lints with every warning an error, as CI requires.
+fn clippy(selection: &[&str]) -> Result<()> {
+    run(cargo()
+        .arg("clippy")
+        .args(selection)
+        .args(["--", "-D", "warnings"]))
 }

@@ -65,7 +65,9 @@ impl WriteQueue {
 async fn run_writer(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while receiver.recv_many(&mut jobs, MAX_GROUP).await > 0 {
-        let batches: Vec<Batch> = jobs.iter().map(|job| job.batch.clone()).collect();
+        // Batches move to the blocking pool; only the reply channels stay here.
+        let (batches, replies): (Vec<Batch>, Vec<_>) =
+            jobs.drain(..).map(|job| (job.batch, job.done)).unzip();
         let store = Arc::clone(&store);
         let result = tokio::task::spawn_blocking(move || store.insert_batches(&batches))
             .await
@@ -73,14 +75,14 @@ async fn run_writer(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>) {
             .and_then(|r| r);
         match result {
             Ok(outcomes) => {
-                for (job, outcome) in jobs.drain(..).zip(outcomes) {
-                    let _ = job.done.send(Ok(outcome));
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
                 }
             }
             Err(err) => {
-                tracing::error!(error = ?err, batches = jobs.len(), "group commit failed");
-                for job in jobs.drain(..) {
-                    let _ = job.done.send(Err(err.to_string()));
+                tracing::error!(error = ?err, batches = replies.len(), "group commit failed");
+                for reply in replies {
+                    let _ = reply.send(Err(err.to_string()));
                 }
             }
         }
