@@ -8,10 +8,14 @@ mod query;
 mod validation;
 mod vital;
 
-pub use batch::{ApiCallEvent, Batch, VitalEvent, INGEST_PATH};
+pub use batch::{
+    ApiCallEvent, ApiOutcome, AssetEvent, AssetKind, Attribution, Batch, ConnectionType,
+    CustomMetricEvent, DeviceClass, InteractionType, LongFrameEvent, MemoryEvent, NavigationType,
+    NetworkTiming, PageContext, VitalEvent, INGEST_PATH,
+};
 pub use query::{ApiErrorBody, ApiErrorResponse, EndpointSummary, SiteInfo, Summary, VitalSummary};
 pub use validation::{
-    is_in_range, is_key, is_url_path, validate_site_key, FieldError, Limits, HTTP_METHODS,
+    is_in_range, is_key, is_text, is_url_path, validate_site_key, FieldError, Limits, HTTP_METHODS,
     MAX_SITE_LEN,
 };
 pub use vital::{format_duration_ms, Rating, Thresholds, VitalName};

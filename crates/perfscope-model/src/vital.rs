@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A metric the tracker measures on every page view.
+/// A web vital the tracker measures on every page view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum VitalName {
     #[serde(rename = "LCP")]
@@ -15,6 +15,10 @@ pub enum VitalName {
     Cls,
     #[serde(rename = "INP")]
     Inp,
+    /// First Input Delay: replaced by INP as a Core Web Vital, still reported because
+    /// `web-vitals` users compare against it.
+    #[serde(rename = "FID")]
+    Fid,
 }
 
 /// Upper bounds (inclusive) of the "good" and "needs improvement" bands.
@@ -53,6 +57,8 @@ impl Rating {
 }
 
 impl VitalName {
+    /// The current Core Web Vitals and their diagnostics (no legacy FID), in the order
+    /// the dashboard shows them.
     pub const ALL: [VitalName; 5] = [
         VitalName::Lcp,
         VitalName::Inp,
@@ -61,8 +67,19 @@ impl VitalName {
         VitalName::Ttfb,
     ];
 
+    /// Every name the wire format knows, legacy FID included.
+    pub const WITH_LEGACY: [VitalName; 6] = [
+        VitalName::Lcp,
+        VitalName::Inp,
+        VitalName::Cls,
+        VitalName::Fcp,
+        VitalName::Ttfb,
+        VitalName::Fid,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            VitalName::Fid => "FID",
             VitalName::Lcp => "LCP",
             VitalName::Fcp => "FCP",
             VitalName::Ttfb => "TTFB",
@@ -72,7 +89,9 @@ impl VitalName {
     }
 
     pub fn parse(name: &str) -> Option<VitalName> {
-        VitalName::ALL.into_iter().find(|v| v.as_str() == name)
+        VitalName::WITH_LEGACY
+            .into_iter()
+            .find(|v| v.as_str() == name)
     }
 
     pub fn long_name(self) -> &'static str {
@@ -82,6 +101,7 @@ impl VitalName {
             VitalName::Ttfb => "Time to First Byte",
             VitalName::Cls => "Cumulative Layout Shift",
             VitalName::Inp => "Interaction to Next Paint",
+            VitalName::Fid => "First Input Delay",
         }
     }
 
@@ -98,6 +118,7 @@ impl VitalName {
             VitalName::Ttfb => (800.0, 1800.0),
             VitalName::Cls => (0.1, 0.25),
             VitalName::Inp => (200.0, 500.0),
+            VitalName::Fid => (100.0, 300.0),
         };
         Thresholds { good, poor }
     }
@@ -158,7 +179,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for v in VitalName::ALL {
+        for v in VitalName::WITH_LEGACY {
             assert_eq!(VitalName::parse(v.as_str()), Some(v));
         }
         assert_eq!(VitalName::parse("lcp"), None);

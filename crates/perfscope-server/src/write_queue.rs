@@ -107,9 +107,10 @@ mod tests {
                     ts: 1000.0,
                     name: VitalName::Fcp,
                     value: 100.0,
+                    attribution: None,
                 })
                 .collect(),
-            api_calls: vec![],
+            ..Batch::default()
         }
     }
 

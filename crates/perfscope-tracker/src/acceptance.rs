@@ -33,6 +33,9 @@ mod tests {
             path: path.into(),
             status: 0,
             duration: 3.0,
+            outcome: Default::default(),
+            response_size: None,
+            timing: None,
         })
     }
 
@@ -43,6 +46,7 @@ mod tests {
             ts: 1.0,
             name: VitalName::Lcp,
             value: 1234.5,
+            attribution: None,
         });
         assert!(measurement_is_acceptable(&lcp));
         assert!(measurement_is_acceptable(&api_call("/api/v1/items")));

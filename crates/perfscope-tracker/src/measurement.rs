@@ -23,8 +23,7 @@ pub fn assemble(header: &BatchHeader, seq: u32, measurements: Vec<Measurement>) 
         page_view: header.page_view.clone(),
         seq,
         page: header.page.clone(),
-        vitals: Vec::new(),
-        api_calls: Vec::new(),
+        ..Batch::default()
     };
     for measurement in measurements {
         match measurement {
@@ -62,6 +61,7 @@ mod tests {
             ts: 1.7e12,
             name: VitalName::Lcp,
             value: 1200.0,
+            attribution: None,
         })
     }
 
@@ -73,6 +73,9 @@ mod tests {
             path: "/api/cart".into(),
             status: 200,
             duration: 35.5,
+            outcome: Default::default(),
+            response_size: None,
+            timing: None,
         })
     }
 

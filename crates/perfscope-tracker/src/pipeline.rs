@@ -85,6 +85,7 @@ pub(crate) fn record_vital(name: VitalName, value: f64, perf_time_ms: f64) {
             ts: wall_clock_ms(&pipeline.performance, perf_time_ms),
             name,
             value,
+            attribution: None,
         });
         pipeline.enqueue(measurement);
     });
@@ -105,6 +106,9 @@ pub(crate) fn record_api_call(
             path,
             status,
             duration: duration_ms,
+            outcome: Default::default(),
+            response_size: None,
+            timing: None,
         });
         pipeline.enqueue(measurement);
     });

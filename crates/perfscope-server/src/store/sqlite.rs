@@ -221,6 +221,7 @@ mod tests {
             ts,
             name,
             value,
+            attribution: None,
         }
     }
 
@@ -232,6 +233,9 @@ mod tests {
             path: path.into(),
             status,
             duration,
+            outcome: Default::default(),
+            response_size: None,
+            timing: None,
         }
     }
 
@@ -243,6 +247,7 @@ mod tests {
             page: "/".into(),
             vitals,
             api_calls,
+            ..Batch::default()
         }
     }
 
