@@ -13,7 +13,10 @@ pub use batch::{
     CustomMetricEvent, DeviceClass, InteractionType, LongFrameEvent, MemoryEvent, NavigationType,
     NetworkTiming, PageContext, VitalEvent, INGEST_PATH,
 };
-pub use query::{ApiErrorBody, ApiErrorResponse, EndpointSummary, SiteInfo, Summary, VitalSummary};
+pub use query::{
+    ApiErrorBody, ApiErrorResponse, BreakdownRow, Dimension, EndpointSummary, Filter, Series,
+    SeriesPoint, SiteInfo, Summary, TargetSummary, VitalSample, VitalSummary,
+};
 pub use validation::{
     is_in_range, is_key, is_text, is_url_path, validate_site_key, FieldError, Limits, HTTP_METHODS,
     MAX_SITE_LEN,

@@ -2,7 +2,7 @@
 
 use super::{percentile, InsertOutcome, Store, TimeRange};
 use anyhow::Context;
-use perfscope_model::{Batch, EndpointSummary, SiteInfo, Summary, VitalName, VitalSummary};
+use perfscope_model::{Batch, EndpointSummary, Rating, SiteInfo, Summary, VitalName, VitalSummary};
 use rusqlite::{params, Connection, OpenFlags};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -137,10 +137,18 @@ impl Store for SqliteStore {
                     row.get::<_, f64>(0)
                 })?
                 .collect::<Result<Vec<f64>, _>>()?;
+            let rated = |rating| values.iter().filter(|v| name.rate(**v) == rating).count() as u64;
             vitals.push(VitalSummary {
                 name,
                 count: values.len() as u64,
+                p50: percentile(&values, 0.5),
                 p75: percentile(&values, 0.75),
+                p90: percentile(&values, 0.9),
+                p95: percentile(&values, 0.95),
+                p99: percentile(&values, 0.99),
+                good: rated(Rating::Good),
+                needs_improvement: rated(Rating::NeedsImprovement),
+                poor: rated(Rating::Poor),
             });
         }
 
@@ -176,6 +184,9 @@ impl Store for SqliteStore {
                     count,
                     p50: percentile(&durations, 0.5).unwrap_or(0.0),
                     p95: percentile(&durations, 0.95).unwrap_or(0.0),
+                    p99: percentile(&durations, 0.99).unwrap_or(0.0),
+                    throughput_per_min: count as f64 * 60_000.0
+                        / (range.to - range.from).max(1) as f64,
                     error_rate: errors as f64 / count as f64,
                 }
             })
