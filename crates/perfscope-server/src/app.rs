@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::AppError;
 use crate::rate_limit::IngestRateLimits;
-use crate::routes::{demo, ingest, query, static_files};
+use crate::routes::{demo, export, ingest, query, static_files};
 use crate::store::Store;
 use crate::write_queue::WriteQueue;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -46,7 +46,13 @@ pub fn app(state: AppState) -> Router {
 
     let api_routes = Router::new()
         .route("/api/v1/summary", get(query::summary))
-        .route("/api/v1/sites", get(query::sites));
+        .route("/api/v1/sites", get(query::sites))
+        .route("/api/v1/endpoints", get(query::endpoints))
+        .route("/api/v1/breakdown", get(query::breakdown))
+        .route("/api/v1/series", get(query::series))
+        .route("/api/v1/targets", get(query::targets))
+        .route("/api/v1/samples", get(query::samples))
+        .route("/api/v1/export.csv", get(export::export_csv));
 
     Router::new()
         .merge(ingest_routes)

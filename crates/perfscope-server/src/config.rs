@@ -1,5 +1,6 @@
 //! Collector configuration: defaults, then a TOML file, then `PERFSCOPE_*` variables.
 
+use crate::store::{CardinalityLimits, RetentionPolicy, DAY_MS};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,50 @@ pub struct Config {
     /// The standalone tracker (`perfscope.js` and its wasm), served under `/tracker`.
     pub tracker_dir: PathBuf,
     pub ingest: IngestConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// Caps on distinct routes and endpoints per site; the overflow is kept as `other`.
+    #[serde(default)]
+    pub cardinality: CardinalityLimits,
+}
+
+/// How long each level of data is kept, in days, and how often old data is removed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Raw events: drill-down samples, targets, CSV export and the sub-minute ends of
+    /// query ranges.
+    pub raw_days: NonZeroU32,
+    pub minute_days: NonZeroU32,
+    pub hour_days: NonZeroU32,
+    pub day_days: NonZeroU32,
+    /// Seconds between two retention passes.
+    pub interval_secs: NonZeroU32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        let n = |v| NonZeroU32::new(v).expect("non-zero default");
+        RetentionConfig {
+            raw_days: n(7),
+            minute_days: n(7),
+            hour_days: n(90),
+            day_days: n(730),
+            interval_secs: n(3600),
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn policy(&self) -> RetentionPolicy {
+        let ms = |days: NonZeroU32| i64::from(days.get()) * DAY_MS;
+        RetentionPolicy {
+            raw_ms: ms(self.raw_days),
+            minute_ms: ms(self.minute_days),
+            hour_ms: ms(self.hour_days),
+            day_ms: ms(self.day_days),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -80,6 +125,8 @@ impl Default for Config {
                 queue_capacity: 1024,
                 rate_limit: RateLimitConfig::default(),
             },
+            retention: RetentionConfig::default(),
+            cardinality: CardinalityLimits::default(),
         }
     }
 }
@@ -125,6 +172,21 @@ mod tests {
             assert_eq!(config.listen.port(), 9000);
             assert_eq!(config.storage.path, PathBuf::from("x.db"));
             assert_eq!(config.ingest.max_body_bytes, 64 * 1024);
+            assert_eq!(config.retention.hour_days.get(), 90);
+            assert_eq!(config.cardinality.max_routes_per_site, 500);
+
+            jail.create_file(
+                "perfscope.toml",
+                "[retention]\nraw_days = 3\nminute_days = 2\nhour_days = 30\nday_days = 365\n\
+                 interval_secs = 60\n[cardinality]\nmax_routes_per_site = 50\n\
+                 max_endpoints_per_site = 20\n",
+            )?;
+            let config = Config::load(Some(Path::new("perfscope.toml"))).map_err(|e| *e)?;
+            assert_eq!(config.retention.policy().raw_ms, 3 * DAY_MS);
+            assert_eq!(config.retention.policy().day_ms, 365 * DAY_MS);
+            assert_eq!(config.cardinality.max_endpoints_per_site, 20);
+            jail.create_file("perfscope.toml", "[retention]\nraw_days = 0\n")?;
+            assert!(Config::load(Some(Path::new("perfscope.toml"))).is_err());
 
             jail.create_file("perfscope.toml", "lisen = \"0.0.0.0:9000\"\n")?;
             let err = Config::load(Some(Path::new("perfscope.toml")))

@@ -9,6 +9,7 @@ pub mod rate_limit;
 pub mod request_body;
 pub mod routes;
 pub mod store;
+pub mod user_agent;
 pub mod write_queue;
 
 pub use app::{app, AppState};

@@ -3,8 +3,9 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use perfscope_model::Limits;
+use perfscope_server::clock;
 use perfscope_server::rate_limit::IngestRateLimits;
-use perfscope_server::store::{SqliteStore, Store};
+use perfscope_server::store::{RetentionPolicy, SqliteStore, Store};
 use perfscope_server::write_queue::WriteQueue;
 use perfscope_server::{app, AppState, Config};
 use std::net::SocketAddr;
@@ -81,7 +82,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.tracker_dir = dir;
     }
 
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path)?);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(
+        &config.storage.path,
+        config.cardinality,
+    )?);
     let (queue, writer) = WriteQueue::start(Arc::clone(&store), config.ingest.queue_capacity);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -98,6 +102,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     });
+    tokio::spawn(enforce_retention(
+        Arc::clone(&store),
+        config.retention.policy(),
+        Duration::from_secs(u64::from(config.retention.interval_secs.get())),
+    ));
     let state = AppState {
         config: Arc::new(config.clone()),
         store,
@@ -126,6 +135,32 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("write queue did not drain in time")??;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Removes what each level's retention no longer keeps: once at start-up, then at every
+/// interval. A failed pass is logged and retried at the next one; it never stops serving.
+async fn enforce_retention(store: Arc<dyn Store>, policy: RetentionPolicy, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    loop {
+        interval.tick().await;
+        let store = Arc::clone(&store);
+        let started = std::time::Instant::now();
+        let pass =
+            tokio::task::spawn_blocking(move || store.enforce_retention(&policy, clock::now_ms()))
+                .await;
+        match pass {
+            Ok(Ok(report)) => tracing::info!(
+                raw = report.raw,
+                minute = report.minute,
+                hour = report.hour,
+                day = report.day,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "retention pass"
+            ),
+            Ok(Err(err)) => tracing::error!(error = ?err, "retention pass failed"),
+            Err(err) => tracing::error!(error = ?err, "retention pass panicked"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

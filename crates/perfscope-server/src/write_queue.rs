@@ -1,8 +1,7 @@
 //! The write path: a bounded queue and one writer that commits many batches per
 //! transaction, answering each request only once its batch is on disk.
 
-use crate::store::{InsertOutcome, Store};
-use perfscope_model::Batch;
+use crate::store::{AcceptedBatch, InsertOutcome, Store};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -11,7 +10,7 @@ use tokio::task::JoinHandle;
 const MAX_GROUP: usize = 256;
 
 struct Job {
-    batch: Batch,
+    batch: AcceptedBatch,
     done: oneshot::Sender<Result<InsertOutcome, String>>,
 }
 
@@ -43,7 +42,7 @@ impl WriteQueue {
 
     /// Resolves once the batch is committed. Fails at once, without waiting, when the
     /// queue is full: the caller turns that into a 503 so memory stays bounded.
-    pub async fn submit(&self, batch: Batch) -> Result<InsertOutcome, EnqueueError> {
+    pub async fn submit(&self, batch: AcceptedBatch) -> Result<InsertOutcome, EnqueueError> {
         let (done, outcome) = oneshot::channel();
         self.sender
             .try_send(Job { batch, done })
@@ -66,7 +65,7 @@ async fn run_writer(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while receiver.recv_many(&mut jobs, MAX_GROUP).await > 0 {
         // Batches move to the blocking pool; only the reply channels stay here.
-        let (batches, replies): (Vec<Batch>, Vec<_>) =
+        let (batches, replies): (Vec<AcceptedBatch>, Vec<_>) =
             jobs.drain(..).map(|job| (job.batch, job.done)).unzip();
         let store = Arc::clone(&store);
         let result = tokio::task::spawn_blocking(move || store.insert_batches(&batches))
@@ -92,11 +91,11 @@ async fn run_writer(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{SqliteStore, TimeRange};
-    use perfscope_model::{VitalEvent, VitalName};
+    use crate::store::{Scope, SqliteStore, TimeRange};
+    use perfscope_model::{Batch, VitalEvent, VitalName};
 
-    fn batch(page_view: &str, n: usize) -> Batch {
-        Batch {
+    fn batch(page_view: &str, n: usize) -> AcceptedBatch {
+        let batch = Batch {
             site: "demo".into(),
             page_view: page_view.into(),
             seq: 0,
@@ -111,6 +110,11 @@ mod tests {
                 })
                 .collect(),
             ..Batch::default()
+        };
+        AcceptedBatch {
+            batch,
+            browser: "chrome".into(),
+            received_ms: 1000,
         }
     }
 
@@ -130,11 +134,15 @@ mod tests {
         }
         drop(queue);
         writer.await.unwrap();
-        let range = TimeRange {
-            from: 0,
-            to: i64::MAX,
+        let scope = Scope {
+            site: "demo".into(),
+            range: TimeRange {
+                from: 0,
+                to: 3_600_000,
+            },
+            filter: Default::default(),
         };
-        let fcp = store.summary("demo", range).unwrap().vitals[3].clone();
+        let fcp = store.vitals(&scope).unwrap()[3].clone();
         assert_eq!((fcp.name, fcp.count), (VitalName::Fcp, 1000));
     }
 

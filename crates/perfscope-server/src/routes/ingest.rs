@@ -4,6 +4,8 @@ use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::request_body;
+use crate::store::AcceptedBatch;
+use crate::user_agent::browser_family;
 use crate::write_queue::EnqueueError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -52,12 +54,26 @@ pub async fn ingest(
         .validate(&state.limits, now_ms() as f64)
         .map_err(AppError::InvalidField)?;
     state.rate_limits.check_site(&batch.site)?;
-    let outcome = state.queue.submit(batch).await.map_err(|err| match err {
-        EnqueueError::Full | EnqueueError::Closed => AppError::Overloaded {
-            retry_after_secs: RETRY_AFTER_SECS,
-        },
-        EnqueueError::Storage(message) => AppError::Internal(anyhow::anyhow!(message)),
-    })?;
+    let accepted = AcceptedBatch {
+        batch,
+        browser: browser_family(
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        )
+        .to_string(),
+        received_ms: now_ms(),
+    };
+    let outcome = state
+        .queue
+        .submit(accepted)
+        .await
+        .map_err(|err| match err {
+            EnqueueError::Full | EnqueueError::Closed => AppError::Overloaded {
+                retry_after_secs: RETRY_AFTER_SECS,
+            },
+            EnqueueError::Storage(message) => AppError::Internal(anyhow::anyhow!(message)),
+        })?;
     Ok(Json(IngestResponse {
         stored: outcome.stored,
         duplicates: outcome.duplicates,

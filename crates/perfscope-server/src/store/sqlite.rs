@@ -1,50 +1,200 @@
-//! The embedded default backend: one SQLite file in WAL mode.
+//! The embedded default backend: one SQLite file in WAL mode holding raw events of every
+//! kind and minute, hour and day rollups, all written in the same transaction.
 
-use super::{percentile, InsertOutcome, Store, TimeRange};
+use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyKind};
+use super::export::ApiCallSample;
+use super::ingest_rollup::{CellKey, RollupBatch, API, VITAL};
+use super::rollup::{
+    coarsest_within, filter_value, filtered_dimensions, plan, Grouping, Level, Source,
+};
+use super::sketch::{nearest_rank, Sketch};
+use super::{
+    AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
+};
 use anyhow::Context;
-use perfscope_model::{Batch, EndpointSummary, Rating, SiteInfo, Summary, VitalName, VitalSummary};
-use rusqlite::{params, Connection, OpenFlags};
-use std::collections::BTreeMap;
+use perfscope_model::{
+    ApiOutcome, BreakdownRow, ConnectionType, DeviceClass, Dimension, EndpointSummary,
+    NavigationType, Rating, SeriesPoint, SiteInfo, TargetSummary, VitalName, VitalSample,
+    VitalSummary,
+};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value;
+use rusqlite::{params, CachedStatement, Connection, OpenFlags, Statement, Transaction};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS vitals (
+/// Bumped when the schema changes incompatibly; a file from another version is refused
+/// with a message instead of failing on its first query.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Columns every raw table starts with: the event's identity and its page context.
+const CONTEXT_COLUMNS: &str = "
     site TEXT NOT NULL,
     id TEXT NOT NULL,
     page_view TEXT NOT NULL,
     page TEXT NOT NULL,
+    route TEXT NOT NULL,
+    device TEXT NOT NULL,
+    browser TEXT NOT NULL,
+    connection TEXT NOT NULL,
+    navigation_type TEXT NOT NULL,
+    viewport_width INTEGER NOT NULL,
+    viewport_height INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL";
+const CONTEXT_NAMES: &str = "site, id, page_view, page, route, device, browser, connection,
+    navigation_type, viewport_width, viewport_height, ts, received_ms";
+const CONTEXT_LEN: usize = 13;
+
+/// Raw tables other than `vitals`, which is keyed for per-vital time scans.
+const RAW_TABLES: [&str; 5] = [
+    "api_calls",
+    "long_frames",
+    "custom_metrics",
+    "assets",
+    "memory",
+];
+
+fn schema() -> String {
+    let rollup = |level: &str| {
+        format!(
+            "CREATE TABLE IF NOT EXISTS rollup_{level} (
+                site TEXT NOT NULL,
+                grouping INTEGER NOT NULL,
+                kind INTEGER NOT NULL,
+                bucket INTEGER NOT NULL,
+                metric TEXT NOT NULL,
+                route TEXT NOT NULL,
+                device TEXT NOT NULL,
+                browser TEXT NOT NULL,
+                connection TEXT NOT NULL,
+                navigation_type TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                good INTEGER NOT NULL,
+                needs_improvement INTEGER NOT NULL,
+                poor INTEGER NOT NULL,
+                errors INTEGER NOT NULL,
+                sketch BLOB NOT NULL,
+                PRIMARY KEY (site, grouping, kind, bucket, metric, route, device, browser,
+                             connection, navigation_type)
+            ) WITHOUT ROWID;"
+        )
+    };
+    format!(
+        "
+CREATE TABLE IF NOT EXISTS sites (
+    site TEXT PRIMARY KEY,
+    events INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS known_keys (
+    site TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (site, kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS page_view_batches (
+    site TEXT NOT NULL,
+    page_view TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    lost INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (site, page_view, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS page_view_batches_by_time ON page_view_batches (site, received_ms);
+CREATE TABLE IF NOT EXISTS vitals ({CONTEXT_COLUMNS},
     name TEXT NOT NULL,
     value REAL NOT NULL,
-    ts INTEGER NOT NULL,
+    target TEXT,
+    attribution TEXT,
     PRIMARY KEY (site, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS vitals_by_time ON vitals (site, name, ts);
-CREATE TABLE IF NOT EXISTS api_calls (
-    site TEXT NOT NULL,
-    id TEXT NOT NULL,
-    page_view TEXT NOT NULL,
-    page TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS api_calls ({CONTEXT_COLUMNS},
     method TEXT NOT NULL,
     path TEXT NOT NULL,
+    endpoint_path TEXT NOT NULL,
     status INTEGER NOT NULL,
     duration REAL NOT NULL,
-    ts INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    is_error INTEGER NOT NULL,
+    response_size INTEGER,
+    dns REAL,
+    connect REAL,
+    ttfb REAL,
+    download REAL,
     PRIMARY KEY (site, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS api_calls_by_time ON api_calls (site, ts);
-";
+CREATE TABLE IF NOT EXISTS long_frames ({CONTEXT_COLUMNS},
+    duration REAL NOT NULL,
+    blocking_duration REAL NOT NULL,
+    script TEXT,
+    PRIMARY KEY (site, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS long_frames_by_time ON long_frames (site, ts);
+CREATE TABLE IF NOT EXISTS custom_metrics ({CONTEXT_COLUMNS},
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    meta TEXT NOT NULL,
+    PRIMARY KEY (site, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS custom_metrics_by_time ON custom_metrics (site, ts);
+CREATE TABLE IF NOT EXISTS assets ({CONTEXT_COLUMNS},
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    transfer_size INTEGER NOT NULL,
+    decoded_size INTEGER NOT NULL,
+    PRIMARY KEY (site, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS assets_by_time ON assets (site, ts);
+CREATE TABLE IF NOT EXISTS memory ({CONTEXT_COLUMNS},
+    used_js_heap INTEGER NOT NULL,
+    total_js_heap INTEGER NOT NULL,
+    js_heap_limit INTEGER NOT NULL,
+    PRIMARY KEY (site, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memory_by_time ON memory (site, ts);
+{}
+{}
+{}
+",
+        rollup("minute"),
+        rollup("hour"),
+        rollup("day")
+    )
+}
+
+fn table(level: Level) -> &'static str {
+    match level {
+        Level::Minute => "rollup_minute",
+        Level::Hour => "rollup_hour",
+        Level::Day => "rollup_day",
+    }
+}
+
+/// The one writer connection and the state only the writer touches.
+struct Writer {
+    conn: Connection,
+    guard: CardinalityGuard,
+}
 
 /// Writes go through one connection and reads through another, so that WAL lets a
 /// dashboard query run while the writer commits.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     reader: Mutex<Connection>,
 }
 
 impl SqliteStore {
-    /// Opens the database at `path`, creating the file, its directory and the schema.
+    /// Opens the database at `path` with the default cardinality caps.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        SqliteStore::open_with(path, CardinalityLimits::default())
+    }
+
+    /// Opens the database at `path`, creating the file, its directory and the schema.
+    pub fn open_with(path: &Path, limits: CardinalityLimits) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating database directory {}", dir.display()))?;
@@ -54,160 +204,944 @@ impl SqliteStore {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // Durable at each commit point in WAL mode, without an fsync per transaction.
         writer.pragma_update(None, "synchronous", "NORMAL")?;
+        writer.pragma_update(None, "cache_size", -65_536)?;
         writer.busy_timeout(std::time::Duration::from_secs(5))?;
-        writer.execute_batch(SCHEMA)?;
+        check_schema_version(&writer, path)?;
+        writer.execute_batch(&schema())?;
+        writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        register_sketch_merge(&writer)?;
         let reader = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        reader.pragma_update(None, "cache_size", -65_536)?;
         Ok(SqliteStore {
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                guard: CardinalityGuard::new(limits),
+            }),
             reader: Mutex::new(reader),
         })
     }
 }
 
-fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+fn check_schema_version(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let tables: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |row| row.get(0),
+    )?;
+    if tables > 0 && version != SCHEMA_VERSION {
+        anyhow::bail!(
+            "{} holds schema version {version}, this perfscope uses {SCHEMA_VERSION}; \
+             move the file away to start a new database",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// `sketch_merge(a, b)`: the upsert of a rollup row merges histograms inside SQLite, so
+/// a group commit never reads a row back into Rust to update it.
+fn register_sketch_merge(conn: &Connection) -> anyhow::Result<()> {
+    conn.create_scalar_function(
+        "sketch_merge",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let stored = ctx.get_raw(0).as_blob()?;
+            let added = ctx.get_raw(1).as_blob()?;
+            let mut sketch = Sketch::decode(stored)
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            sketch
+                .merge_encoded(added)
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            Ok(sketch.encode())
+        },
+    )?;
+    Ok(())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave SQLite half-written (the transaction
     // rolls back), so a poisoned lock is safe to keep using.
-    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The guard's view of the `known_keys` table, inside the open transaction.
+struct KnownKeys<'t, 'c>(&'t Transaction<'c>);
+
+impl AdmittedKeys for KnownKeys<'_, '_> {
+    fn load(&mut self, site: &str, kind: KeyKind) -> anyhow::Result<HashSet<String>> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT key FROM known_keys WHERE site = ?1 AND kind = ?2")?;
+        let keys = stmt
+            .query_map(params![site, kind.code()], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(keys)
+    }
+
+    fn record(&mut self, site: &str, kind: KeyKind, key: &str) -> anyhow::Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT OR IGNORE INTO known_keys (site, kind, key) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![site, kind.code(), key])?;
+        Ok(())
+    }
+}
+
+/// One batch's page context as stored in every raw row and rollup key.
+struct PageContext<'b> {
+    site: &'b str,
+    page_view: &'b str,
+    page: &'b str,
+    route: String,
+    device: &'static str,
+    browser: &'b str,
+    connection: &'static str,
+    navigation_type: &'static str,
+    viewport_width: u32,
+    viewport_height: u32,
+    received_ms: i64,
+}
+
+impl PageContext<'_> {
+    /// Binds the leading `CONTEXT_LEN` parameters of a raw insert.
+    fn bind(&self, stmt: &mut Statement<'_>, id: &str, ts: i64) -> rusqlite::Result<()> {
+        stmt.raw_bind_parameter(1, self.site)?;
+        stmt.raw_bind_parameter(2, id)?;
+        stmt.raw_bind_parameter(3, self.page_view)?;
+        stmt.raw_bind_parameter(4, self.page)?;
+        stmt.raw_bind_parameter(5, &self.route)?;
+        stmt.raw_bind_parameter(6, self.device)?;
+        stmt.raw_bind_parameter(7, self.browser)?;
+        stmt.raw_bind_parameter(8, self.connection)?;
+        stmt.raw_bind_parameter(9, self.navigation_type)?;
+        stmt.raw_bind_parameter(10, self.viewport_width)?;
+        stmt.raw_bind_parameter(11, self.viewport_height)?;
+        stmt.raw_bind_parameter(12, ts)?;
+        stmt.raw_bind_parameter(13, self.received_ms)?;
+        Ok(())
+    }
+}
+
+fn insert_sql(table: &str, extra: &[&str]) -> String {
+    let placeholders: Vec<String> = (1..=CONTEXT_LEN + extra.len())
+        .map(|i| format!("?{i}"))
+        .collect();
+    format!(
+        "INSERT OR IGNORE INTO {table} ({CONTEXT_NAMES}, {}) VALUES ({})",
+        extra.join(", "),
+        placeholders.join(", ")
+    )
+}
+
+/// Binds the parameters after the context, in order.
+fn bind_rest(stmt: &mut Statement<'_>, values: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<()> {
+    for (i, value) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(CONTEXT_LEN + 1 + i, value)?;
+    }
+    Ok(())
+}
+
+fn event_ts(ts: f64) -> i64 {
+    ts as i64
+}
+
+fn insert_all(
+    tx: &Transaction<'_>,
+    guard: &mut CardinalityGuard,
+    batches: &[AcceptedBatch],
+) -> anyhow::Result<Vec<InsertOutcome>> {
+    let mut outcomes = Vec::with_capacity(batches.len());
+    let mut rollups = RollupBatch::default();
+    let mut site_events: HashMap<&str, (u64, i64)> = HashMap::new();
+    let mut vital = tx.prepare_cached(&insert_sql(
+        "vitals",
+        &["name", "value", "target", "attribution"],
+    ))?;
+    let mut api = tx.prepare_cached(&insert_sql(
+        "api_calls",
+        &[
+            "method",
+            "path",
+            "endpoint_path",
+            "status",
+            "duration",
+            "outcome",
+            "is_error",
+            "response_size",
+            "dns",
+            "connect",
+            "ttfb",
+            "download",
+        ],
+    ))?;
+    let mut long_frame = tx.prepare_cached(&insert_sql(
+        "long_frames",
+        &["duration", "blocking_duration", "script"],
+    ))?;
+    let mut custom =
+        tx.prepare_cached(&insert_sql("custom_metrics", &["name", "value", "meta"]))?;
+    let mut asset = tx.prepare_cached(&insert_sql(
+        "assets",
+        &["kind", "url", "transfer_size", "decoded_size"],
+    ))?;
+    let mut memory = tx.prepare_cached(&insert_sql(
+        "memory",
+        &["used_js_heap", "total_js_heap", "js_heap_limit"],
+    ))?;
+    let mut page_view_batch = tx.prepare_cached(
+        "INSERT OR IGNORE INTO page_view_batches (site, page_view, seq, lost, received_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut keys = KnownKeys(tx);
+
+    for accepted in batches {
+        let batch = &accepted.batch;
+        let route = guard
+            .admit(&mut keys, &batch.site, KeyKind::Route, &batch.page)?
+            .to_string();
+        let ctx = PageContext {
+            site: &batch.site,
+            page_view: &batch.page_view,
+            page: &batch.page,
+            route,
+            device: batch.context.device.as_str(),
+            browser: &accepted.browser,
+            connection: batch.context.connection.as_str(),
+            navigation_type: batch.context.navigation_type.as_str(),
+            viewport_width: batch.context.viewport_width,
+            viewport_height: batch.context.viewport_height,
+            received_ms: accepted.received_ms,
+        };
+        page_view_batch.execute(params![
+            batch.site,
+            batch.page_view,
+            batch.seq,
+            batch.lost,
+            accepted.received_ms
+        ])?;
+        let contexts = rollups.contexts_for(
+            ctx.site,
+            &ctx.route,
+            ctx.device,
+            ctx.browser,
+            ctx.connection,
+            ctx.navigation_type,
+        );
+        let mut outcome = InsertOutcome::default();
+        let mut newest = i64::MIN;
+        let mut count = |inserted: usize, ts: i64, outcome: &mut InsertOutcome| {
+            if inserted == 0 {
+                outcome.duplicates += 1;
+                false
+            } else {
+                outcome.stored += 1;
+                newest = newest.max(ts);
+                true
+            }
+        };
+
+        for v in &batch.vitals {
+            let ts = event_ts(v.ts);
+            ctx.bind(&mut vital, &v.id, ts)?;
+            let target = v.attribution.as_ref().and_then(|a| a.target.as_deref());
+            let attribution = v
+                .attribution
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?;
+            bind_rest(
+                &mut vital,
+                &[&v.name.as_str(), &v.value, &target, &attribution],
+            )?;
+            if count(vital.raw_execute()?, ts, &mut outcome) {
+                let rating = v.name.rate(v.value);
+                rollups.add(
+                    &contexts,
+                    VITAL,
+                    v.name.as_str(),
+                    ts,
+                    v.value,
+                    |cell| match rating {
+                        Rating::Good => cell.good += 1,
+                        Rating::NeedsImprovement => cell.needs_improvement += 1,
+                        Rating::Poor => cell.poor += 1,
+                    },
+                );
+            }
+        }
+        for a in &batch.api_calls {
+            let ts = event_ts(a.ts);
+            let endpoint = format!("{} {}", a.method, a.path);
+            let admitted = guard.admit(&mut keys, &batch.site, KeyKind::Endpoint, &endpoint)?;
+            let endpoint_path = if admitted == endpoint {
+                a.path.as_str()
+            } else {
+                admitted
+            };
+            ctx.bind(&mut api, &a.id, ts)?;
+            let timing = a.timing;
+            let is_error = a.is_error();
+            bind_rest(
+                &mut api,
+                &[
+                    &a.method,
+                    &a.path,
+                    &endpoint_path,
+                    &a.status,
+                    &a.duration,
+                    &outcome_name(a.outcome),
+                    &is_error,
+                    &a.response_size.map(|s| s as i64),
+                    &timing.map(|t| t.dns),
+                    &timing.map(|t| t.connect),
+                    &timing.map(|t| t.ttfb),
+                    &timing.map(|t| t.download),
+                ],
+            )?;
+            if count(api.raw_execute()?, ts, &mut outcome) {
+                let metric = format!("{} {}", a.method, endpoint_path);
+                rollups.add(&contexts, API, &metric, ts, a.duration, |cell| {
+                    if is_error {
+                        cell.errors += 1;
+                    }
+                });
+            }
+        }
+        for f in &batch.long_frames {
+            let ts = event_ts(f.ts);
+            ctx.bind(&mut long_frame, &f.id, ts)?;
+            bind_rest(
+                &mut long_frame,
+                &[&f.duration, &f.blocking_duration, &f.script],
+            )?;
+            count(long_frame.raw_execute()?, ts, &mut outcome);
+        }
+        for m in &batch.custom_metrics {
+            let ts = event_ts(m.ts);
+            ctx.bind(&mut custom, &m.id, ts)?;
+            let meta = serde_json::to_string(&m.meta)?;
+            bind_rest(&mut custom, &[&m.name, &m.value, &meta])?;
+            count(custom.raw_execute()?, ts, &mut outcome);
+        }
+        for a in &batch.assets {
+            let ts = event_ts(a.ts);
+            ctx.bind(&mut asset, &a.id, ts)?;
+            let kind = match a.kind {
+                perfscope_model::AssetKind::Script => "script",
+                perfscope_model::AssetKind::Style => "style",
+            };
+            bind_rest(
+                &mut asset,
+                &[
+                    &kind,
+                    &a.url,
+                    &(a.transfer_size as i64),
+                    &(a.decoded_size as i64),
+                ],
+            )?;
+            count(asset.raw_execute()?, ts, &mut outcome);
+        }
+        for m in &batch.memory {
+            let ts = event_ts(m.ts);
+            ctx.bind(&mut memory, &m.id, ts)?;
+            bind_rest(
+                &mut memory,
+                &[
+                    &(m.used_js_heap as i64),
+                    &(m.total_js_heap as i64),
+                    &(m.js_heap_limit as i64),
+                ],
+            )?;
+            count(memory.raw_execute()?, ts, &mut outcome);
+        }
+        if outcome.stored > 0 {
+            let entry = site_events.entry(&batch.site).or_insert((0, i64::MIN));
+            entry.0 += outcome.stored;
+            entry.1 = entry.1.max(newest);
+        }
+        outcomes.push(outcome);
+    }
+
+    let mut site_stmt = tx.prepare_cached(
+        "INSERT INTO sites (site, events, last_seen) VALUES (?1, ?2, ?3)
+         ON CONFLICT (site) DO UPDATE SET events = events + excluded.events,
+             last_seen = max(last_seen, excluded.last_seen)",
+    )?;
+    for (site, (events, last_seen)) in site_events {
+        site_stmt.execute(params![site, events as i64, last_seen])?;
+    }
+    write_rollups(tx, rollups)?;
+    Ok(outcomes)
+}
+
+fn outcome_name(outcome: ApiOutcome) -> &'static str {
+    match outcome {
+        ApiOutcome::Ok => "ok",
+        ApiOutcome::HttpError => "http-error",
+        ApiOutcome::NetworkError => "network-error",
+        ApiOutcome::Aborted => "aborted",
+    }
+}
+
+fn write_rollups(tx: &Transaction<'_>, rollups: RollupBatch) -> anyhow::Result<()> {
+    let mut upserts: HashMap<Level, CachedStatement<'_>> = HashMap::new();
+    for level in Level::ALL {
+        let sql = format!(
+            "INSERT INTO {} (site, grouping, kind, bucket, metric, route, device, browser,
+                 connection, navigation_type, count, good, needs_improvement, poor, errors,
+                 sketch)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (site, grouping, kind, bucket, metric, route, device, browser,
+                 connection, navigation_type)
+             DO UPDATE SET count = count + excluded.count, good = good + excluded.good,
+                 needs_improvement = needs_improvement + excluded.needs_improvement,
+                 poor = poor + excluded.poor, errors = errors + excluded.errors,
+                 sketch = sketch_merge(sketch, excluded.sketch)",
+            table(level)
+        );
+        upserts.insert(level, tx.prepare_cached(&sql)?);
+    }
+    let (mut cells, contexts, metrics) = rollups.into_parts();
+    // Key order follows the primary key, so consecutive upserts touch the same pages.
+    cells.sort_unstable_by(|(a, _), (b, _)| {
+        (
+            a.level,
+            a.grouping,
+            a.kind,
+            a.bucket,
+            &metrics[a.metric as usize],
+        )
+            .cmp(&(
+                b.level,
+                b.grouping,
+                b.kind,
+                b.bucket,
+                &metrics[b.metric as usize],
+            ))
+    });
+    for (key, cell) in cells {
+        let CellKey {
+            level,
+            bucket,
+            grouping,
+            kind,
+            metric,
+            context,
+        } = key;
+        let ctx = &contexts[context as usize];
+        let stmt = upserts.get_mut(&level).expect("a statement per level");
+        stmt.execute(params![
+            ctx[0],
+            grouping,
+            kind,
+            bucket,
+            metrics[metric as usize],
+            ctx[1],
+            ctx[2],
+            ctx[3],
+            ctx[4],
+            ctx[5],
+            cell.sketch.count() as i64,
+            cell.good as i64,
+            cell.needs_improvement as i64,
+            cell.poor as i64,
+            cell.errors as i64,
+            cell.sketch.encode(),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Merged rollup rows (and raw events) of one group of a query's answer.
+#[derive(Default)]
+struct Aggregate {
+    good: u64,
+    needs_improvement: u64,
+    poor: u64,
+    errors: u64,
+    sketch: Sketch,
+}
+
+impl Aggregate {
+    fn count(&self) -> u64 {
+        self.sketch.count()
+    }
+
+    fn vital_summary(&self, name: VitalName) -> VitalSummary {
+        VitalSummary {
+            name,
+            count: self.count(),
+            p50: self.sketch.quantile(0.5),
+            p75: self.sketch.quantile(0.75),
+            p90: self.sketch.quantile(0.9),
+            p95: self.sketch.quantile(0.95),
+            p99: self.sketch.quantile(0.99),
+            good: self.good,
+            needs_improvement: self.needs_improvement,
+            poor: self.poor,
+        }
+    }
+}
+
+/// What a query groups its answer by.
+#[derive(Clone, Copy, Default)]
+struct GroupBy {
+    metric: bool,
+    dimension: Option<Dimension>,
+    bucket_ms: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct GroupKey {
+    metric: String,
+    dimension: String,
+    time: i64,
+}
+
+fn dimension_column(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Route => "route",
+        Dimension::Device => "device",
+        Dimension::Browser => "browser",
+        Dimension::Connection => "connection",
+        Dimension::NavigationType => "navigation_type",
+    }
+}
+
+/// Appends `AND <dimension> = ?` for each filtered dimension.
+fn push_filters(scope: &Scope, sql: &mut String, args: &mut Vec<Value>) {
+    for dimension in filtered_dimensions(&scope.filter) {
+        let value = filter_value(&scope.filter, dimension).expect("filtered");
+        sql.push_str(&format!(" AND {} = ?", dimension_column(dimension)));
+        args.push(Value::Text(value.to_string()));
+    }
+}
+
+/// Reads everything a query needs for `kind` (one metric or all), piece by piece, and
+/// merges it into groups.
+fn collect(
+    conn: &Connection,
+    scope: &Scope,
+    kind: i64,
+    metric: Option<&str>,
+    by: GroupBy,
+) -> anyhow::Result<HashMap<GroupKey, Aggregate>> {
+    let mut groups: HashMap<GroupKey, Aggregate> = HashMap::new();
+    let coarsest = by.bucket_ms.map(coarsest_within).unwrap_or(Level::Day);
+    let dimension_sql = by.dimension.map(dimension_column).unwrap_or("''");
+    let key_of = |metric: String, dimension: String, time: i64| GroupKey {
+        metric: if by.metric { metric } else { String::new() },
+        dimension,
+        time: by.bucket_ms.map(|b| time.div_euclid(b) * b).unwrap_or(0),
+    };
+    for piece in plan(scope.range.from, scope.range.to, coarsest) {
+        match piece.source {
+            Source::Rollup(level) => {
+                let grouping = Grouping::for_query(level, &scope.filter, by.dimension);
+                let mut sql = format!(
+                    "SELECT metric, {dimension_sql}, bucket, good, needs_improvement, poor,
+                         errors, sketch
+                     FROM {} WHERE site = ? AND grouping = ? AND kind = ?
+                         AND bucket >= ? AND bucket < ?",
+                    table(level)
+                );
+                let mut args = vec![
+                    Value::Text(scope.site.clone()),
+                    Value::Integer(grouping.code()),
+                    Value::Integer(kind),
+                    Value::Integer(piece.from),
+                    Value::Integer(piece.to),
+                ];
+                if let Some(metric) = metric {
+                    sql.push_str(" AND metric = ?");
+                    args.push(Value::Text(metric.to_string()));
+                }
+                push_filters(scope, &mut sql, &mut args);
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+                while let Some(row) = rows.next()? {
+                    let key = key_of(row.get(0)?, row.get(1)?, row.get(2)?);
+                    let group = groups.entry(key).or_default();
+                    group.good += row.get::<_, i64>(3)? as u64;
+                    group.needs_improvement += row.get::<_, i64>(4)? as u64;
+                    group.poor += row.get::<_, i64>(5)? as u64;
+                    group.errors += row.get::<_, i64>(6)? as u64;
+                    let blob = row.get_ref(7)?.as_blob()?;
+                    group
+                        .sketch
+                        .merge_encoded(blob)
+                        .context("reading a rollup histogram")?;
+                }
+            }
+            Source::Raw => {
+                let (metric_sql, value_sql, error_sql, table, metric_filter) = if kind == VITAL {
+                    ("name", "value", "0", "vitals", "name")
+                } else {
+                    (
+                        "method || ' ' || endpoint_path",
+                        "duration",
+                        "is_error",
+                        "api_calls",
+                        "method || ' ' || endpoint_path",
+                    )
+                };
+                let mut sql = format!(
+                    "SELECT {metric_sql}, {dimension_sql}, ts, {value_sql}, {error_sql}
+                     FROM {table} WHERE site = ? AND ts >= ? AND ts < ?"
+                );
+                let mut args = vec![
+                    Value::Text(scope.site.clone()),
+                    Value::Integer(piece.from),
+                    Value::Integer(piece.to),
+                ];
+                if let Some(metric) = metric {
+                    sql.push_str(&format!(" AND {metric_filter} = ?"));
+                    args.push(Value::Text(metric.to_string()));
+                }
+                push_filters(scope, &mut sql, &mut args);
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+                while let Some(row) = rows.next()? {
+                    let metric: String = row.get(0)?;
+                    let value: f64 = row.get(3)?;
+                    let is_error: bool = row.get(4)?;
+                    let rating = if kind == VITAL {
+                        VitalName::parse(&metric).map(|name| name.rate(value))
+                    } else {
+                        None
+                    };
+                    let key = key_of(metric, row.get(1)?, row.get(2)?);
+                    let group = groups.entry(key).or_default();
+                    group.sketch.add(value);
+                    match rating {
+                        Some(Rating::Good) => group.good += 1,
+                        Some(Rating::NeedsImprovement) => group.needs_improvement += 1,
+                        Some(Rating::Poor) => group.poor += 1,
+                        None => {}
+                    }
+                    if is_error {
+                        group.errors += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(groups)
+}
+
+fn endpoint_metric(method: &str, path: &str) -> String {
+    format!("{method} {path}")
+}
+
+/// Raw-event filters for the drill-down queries.
+fn raw_filter_sql(scope: &Scope, sql: &mut String, args: &mut Vec<Value>) {
+    push_filters(scope, sql, args);
 }
 
 impl Store for SqliteStore {
-    fn insert_batches(&self, batches: &[Batch]) -> anyhow::Result<Vec<InsertOutcome>> {
-        let mut conn = lock(&self.writer);
+    fn insert_batches(&self, batches: &[AcceptedBatch]) -> anyhow::Result<Vec<InsertOutcome>> {
+        let mut writer = lock(&self.writer);
+        let Writer { conn, guard } = &mut *writer;
         let tx = conn.transaction()?;
-        let mut outcomes = Vec::with_capacity(batches.len());
-        {
-            let mut vital = tx.prepare_cached(
-                "INSERT OR IGNORE INTO vitals (site, id, page_view, page, name, value, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            let mut api = tx.prepare_cached(
-                "INSERT OR IGNORE INTO api_calls
-                 (site, id, page_view, page, method, path, status, duration, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            for batch in batches {
-                let mut outcome = InsertOutcome::default();
-                for v in &batch.vitals {
-                    let inserted = vital.execute(params![
-                        batch.site,
-                        v.id,
-                        batch.page_view,
-                        batch.page,
-                        v.name.as_str(),
-                        v.value,
-                        v.ts as i64
-                    ])?;
-                    outcome.count(inserted);
+        match insert_all(&tx, guard, batches) {
+            Ok(outcomes) => match tx.commit() {
+                Ok(()) => {
+                    guard.commit();
+                    Ok(outcomes)
                 }
-                for a in &batch.api_calls {
-                    let inserted = api.execute(params![
-                        batch.site,
-                        a.id,
-                        batch.page_view,
-                        batch.page,
-                        a.method,
-                        a.path,
-                        a.status,
-                        a.duration,
-                        a.ts as i64
-                    ])?;
-                    outcome.count(inserted);
+                Err(err) => {
+                    guard.roll_back();
+                    Err(err.into())
                 }
-                outcomes.push(outcome);
+            },
+            Err(err) => {
+                guard.roll_back();
+                Err(err)
             }
         }
-        tx.commit()?;
-        Ok(outcomes)
     }
 
-    fn summary(&self, site: &str, range: TimeRange) -> anyhow::Result<Summary> {
+    fn vitals(&self, scope: &Scope) -> anyhow::Result<Vec<VitalSummary>> {
         let conn = lock(&self.reader);
-        let mut vitals = Vec::with_capacity(VitalName::ALL.len());
-        let mut values_stmt = conn.prepare_cached(
-            "SELECT value FROM vitals WHERE site = ?1 AND name = ?2 AND ts >= ?3 AND ts < ?4
-             ORDER BY value",
+        let groups = collect(
+            &conn,
+            scope,
+            VITAL,
+            None,
+            GroupBy {
+                metric: true,
+                ..GroupBy::default()
+            },
         )?;
-        for name in VitalName::ALL {
-            let values = values_stmt
-                .query_map(params![site, name.as_str(), range.from, range.to], |row| {
-                    row.get::<_, f64>(0)
-                })?
-                .collect::<Result<Vec<f64>, _>>()?;
-            let rated = |rating| values.iter().filter(|v| name.rate(**v) == rating).count() as u64;
-            vitals.push(VitalSummary {
-                name,
-                count: values.len() as u64,
-                p50: percentile(&values, 0.5),
-                p75: percentile(&values, 0.75),
-                p90: percentile(&values, 0.9),
-                p95: percentile(&values, 0.95),
-                p99: percentile(&values, 0.99),
-                good: rated(Rating::Good),
-                needs_improvement: rated(Rating::NeedsImprovement),
-                poor: rated(Rating::Poor),
-            });
-        }
-
-        let mut calls_stmt = conn.prepare_cached(
-            "SELECT method, path, status, duration FROM api_calls
-             WHERE site = ?1 AND ts >= ?2 AND ts < ?3",
-        )?;
-        let mut by_endpoint: BTreeMap<(String, String), (Vec<f64>, u64)> = BTreeMap::new();
-        let rows = calls_stmt.query_map(params![site, range.from, range.to], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, u16>(2)?,
-                row.get::<_, f64>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (method, path, status, duration) = row?;
-            let entry = by_endpoint.entry((method, path)).or_default();
-            entry.0.push(duration);
-            if status == 0 || status >= 400 {
-                entry.1 += 1;
-            }
-        }
-        let endpoints = by_endpoint
+        let by_name: HashMap<&str, &Aggregate> =
+            groups.iter().map(|(k, v)| (k.metric.as_str(), v)).collect();
+        Ok(VitalName::ALL
             .into_iter()
-            .map(|((method, path), (mut durations, errors))| {
-                durations.sort_by(f64::total_cmp);
-                let count = durations.len() as u64;
+            .map(|name| {
+                by_name
+                    .get(name.as_str())
+                    .map(|agg| agg.vital_summary(name))
+                    .unwrap_or_else(|| Aggregate::default().vital_summary(name))
+            })
+            .collect())
+    }
+
+    fn endpoints(&self, scope: &Scope) -> anyhow::Result<Vec<EndpointSummary>> {
+        let conn = lock(&self.reader);
+        let groups = collect(
+            &conn,
+            scope,
+            API,
+            None,
+            GroupBy {
+                metric: true,
+                ..GroupBy::default()
+            },
+        )?;
+        let minutes = (scope.range.to - scope.range.from).max(1) as f64 / 60_000.0;
+        let mut endpoints: Vec<EndpointSummary> = groups
+            .into_iter()
+            .filter(|(_, agg)| agg.count() > 0)
+            .map(|(key, agg)| {
+                let (method, path) = key
+                    .metric
+                    .split_once(' ')
+                    .unwrap_or((key.metric.as_str(), ""));
+                let count = agg.count();
                 EndpointSummary {
-                    method,
-                    path,
+                    method: method.to_string(),
+                    path: path.to_string(),
                     count,
-                    p50: percentile(&durations, 0.5).unwrap_or(0.0),
-                    p95: percentile(&durations, 0.95).unwrap_or(0.0),
-                    p99: percentile(&durations, 0.99).unwrap_or(0.0),
-                    throughput_per_min: count as f64 * 60_000.0
-                        / (range.to - range.from).max(1) as f64,
-                    error_rate: errors as f64 / count as f64,
+                    throughput_per_min: count as f64 / minutes,
+                    p50: agg.sketch.quantile(0.5).unwrap_or(0.0),
+                    p95: agg.sketch.quantile(0.95).unwrap_or(0.0),
+                    p99: agg.sketch.quantile(0.99).unwrap_or(0.0),
+                    error_rate: agg.errors as f64 / count as f64,
                 }
             })
             .collect();
+        endpoints.sort_by(|a, b| {
+            b.p95
+                .total_cmp(&a.p95)
+                .then(b.count.cmp(&a.count))
+                .then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path)))
+        });
+        Ok(endpoints)
+    }
 
-        Ok(Summary {
-            site: site.to_string(),
-            from: range.from,
-            to: range.to,
-            vitals,
-            endpoints,
-        })
+    fn breakdown(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        by: Dimension,
+        limit: usize,
+    ) -> anyhow::Result<Vec<BreakdownRow>> {
+        let conn = lock(&self.reader);
+        let groups = collect(
+            &conn,
+            scope,
+            VITAL,
+            Some(metric.as_str()),
+            GroupBy {
+                dimension: Some(by),
+                ..GroupBy::default()
+            },
+        )?;
+        let mut rows: Vec<BreakdownRow> = groups
+            .into_iter()
+            .filter(|(_, agg)| agg.count() > 0)
+            .map(|(key, agg)| BreakdownRow {
+                key: key.dimension,
+                summary: agg.vital_summary(metric),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.summary
+                .count
+                .cmp(&a.summary.count)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        rows.truncate(limit);
+        Ok(rows)
+    }
+
+    fn series(
+        &self,
+        scope: &Scope,
+        metric: &SeriesMetric,
+        bucket_ms: i64,
+    ) -> anyhow::Result<Vec<SeriesPoint>> {
+        anyhow::ensure!(
+            bucket_ms > 0 && bucket_ms % 60_000 == 0,
+            "series bucket must be a positive multiple of a minute, got {bucket_ms} ms"
+        );
+        let conn = lock(&self.reader);
+        let by = GroupBy {
+            bucket_ms: Some(bucket_ms),
+            ..GroupBy::default()
+        };
+        let (kind, name) = match metric {
+            SeriesMetric::Vital(name) => (VITAL, Some(name.as_str().to_string())),
+            SeriesMetric::Api { endpoint } => (
+                API,
+                endpoint
+                    .as_ref()
+                    .map(|(method, path)| endpoint_metric(method, path)),
+            ),
+        };
+        let groups = collect(&conn, scope, kind, name.as_deref(), by)?;
+        let mut points: Vec<SeriesPoint> = groups
+            .into_iter()
+            .filter(|(_, agg)| agg.count() > 0)
+            .map(|(key, agg)| SeriesPoint {
+                ts: key.time,
+                count: agg.count(),
+                p50: agg.sketch.quantile(0.5),
+                p75: agg.sketch.quantile(0.75),
+                p95: agg.sketch.quantile(0.95),
+                error_rate: (kind == API).then(|| agg.errors as f64 / agg.count() as f64),
+            })
+            .collect();
+        points.sort_by_key(|p| p.ts);
+        Ok(points)
+    }
+
+    fn top_targets(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        limit: usize,
+    ) -> anyhow::Result<Vec<TargetSummary>> {
+        let conn = lock(&self.reader);
+        let mut sql = String::from(
+            "SELECT target, value FROM vitals
+             WHERE site = ? AND name = ? AND ts >= ? AND ts < ? AND target IS NOT NULL",
+        );
+        let mut args = vec![
+            Value::Text(scope.site.clone()),
+            Value::Text(metric.as_str().to_string()),
+            Value::Integer(scope.range.from),
+            Value::Integer(scope.range.to),
+        ];
+        raw_filter_sql(scope, &mut sql, &mut args);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut by_target: HashMap<String, Vec<f64>> = HashMap::new();
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        while let Some(row) = rows.next()? {
+            by_target.entry(row.get(0)?).or_default().push(row.get(1)?);
+        }
+        let mut targets: Vec<TargetSummary> = by_target
+            .into_iter()
+            .map(|(target, mut values)| {
+                values.sort_by(f64::total_cmp);
+                TargetSummary {
+                    count: values.len() as u64,
+                    p75: nearest_rank(&values, 0.75).unwrap_or(0.0),
+                    target,
+                }
+            })
+            .collect();
+        targets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.target.cmp(&b.target)));
+        targets.truncate(limit);
+        Ok(targets)
+    }
+
+    fn samples(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        limit: usize,
+    ) -> anyhow::Result<Vec<VitalSample>> {
+        let conn = lock(&self.reader);
+        let mut sql = String::from(
+            "SELECT id, ts, page_view, route, value, device, browser, connection,
+                 navigation_type, target
+             FROM vitals WHERE site = ? AND name = ? AND ts >= ? AND ts < ?",
+        );
+        let mut args = vec![
+            Value::Text(scope.site.clone()),
+            Value::Text(metric.as_str().to_string()),
+            Value::Integer(scope.range.from),
+            Value::Integer(scope.range.to),
+        ];
+        raw_filter_sql(scope, &mut sql, &mut args);
+        sql.push_str(" ORDER BY ts DESC, id DESC LIMIT ?");
+        args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let samples = stmt
+            .query_map(rusqlite::params_from_iter(args), |row| {
+                Ok(VitalSample {
+                    id: row.get(0)?,
+                    ts: row.get(1)?,
+                    page_view: row.get(2)?,
+                    route: row.get(3)?,
+                    name: metric,
+                    value: row.get(4)?,
+                    device: DeviceClass::parse(row.get_ref(5)?.as_str()?).unwrap_or_default(),
+                    browser: row.get(6)?,
+                    connection: ConnectionType::parse(row.get_ref(7)?.as_str()?)
+                        .unwrap_or_default(),
+                    navigation_type: NavigationType::parse(row.get_ref(8)?.as_str()?)
+                        .unwrap_or_default(),
+                    target: row.get(9)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(samples)
+    }
+
+    fn api_call_samples(&self, scope: &Scope, limit: usize) -> anyhow::Result<Vec<ApiCallSample>> {
+        let conn = lock(&self.reader);
+        let mut sql = String::from(
+            "SELECT id, ts, page_view, route, method, path, status, duration, outcome,
+                 response_size, device, browser, connection, navigation_type
+             FROM api_calls WHERE site = ? AND ts >= ? AND ts < ?",
+        );
+        let mut args = vec![
+            Value::Text(scope.site.clone()),
+            Value::Integer(scope.range.from),
+            Value::Integer(scope.range.to),
+        ];
+        raw_filter_sql(scope, &mut sql, &mut args);
+        sql.push_str(" ORDER BY ts DESC, id DESC LIMIT ?");
+        args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let samples = stmt
+            .query_map(rusqlite::params_from_iter(args), |row| {
+                Ok(ApiCallSample {
+                    id: row.get(0)?,
+                    ts: row.get(1)?,
+                    page_view: row.get(2)?,
+                    route: row.get(3)?,
+                    method: row.get(4)?,
+                    path: row.get(5)?,
+                    status: row.get(6)?,
+                    duration: row.get(7)?,
+                    outcome: row.get(8)?,
+                    response_size: row.get::<_, Option<i64>>(9)?.map(|s| s as u64),
+                    device: row.get(10)?,
+                    browser: row.get(11)?,
+                    connection: row.get(12)?,
+                    navigation_type: row.get(13)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(samples)
     }
 
     fn sites(&self) -> anyhow::Result<Vec<SiteInfo>> {
         let conn = lock(&self.reader);
-        let mut stmt = conn.prepare_cached(
-            "SELECT site, COUNT(*), MAX(ts) FROM (
-                 SELECT site, ts FROM vitals UNION ALL SELECT site, ts FROM api_calls
-             ) GROUP BY site ORDER BY site",
-        )?;
+        let mut stmt =
+            conn.prepare_cached("SELECT site, events, last_seen FROM sites ORDER BY site")?;
         let sites = stmt
             .query_map([], |row| {
                 Ok(SiteInfo {
@@ -219,155 +1153,67 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(sites)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use perfscope_model::{ApiCallEvent, VitalEvent};
-
-    fn vital(id: &str, name: VitalName, value: f64, ts: f64) -> VitalEvent {
-        VitalEvent {
-            id: id.into(),
-            ts,
-            name,
-            value,
-            attribution: None,
+    fn enforce_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now_ms: i64,
+    ) -> anyhow::Result<RetentionReport> {
+        let mut writer = lock(&self.writer);
+        let tx = writer.conn.transaction()?;
+        let mut report = RetentionReport::default();
+        let sites: Vec<String> = tx
+            .prepare("SELECT site FROM sites")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let raw_cutoff = now_ms.saturating_sub(policy.raw_ms);
+        for site in &sites {
+            // Each delete walks a (site, …, ts) index instead of scanning the table.
+            for name in VitalName::WITH_LEGACY {
+                report.raw += tx.execute(
+                    "DELETE FROM vitals WHERE site = ?1 AND name = ?2 AND ts < ?3",
+                    params![site, name.as_str(), raw_cutoff],
+                )? as u64;
+            }
+            for table in RAW_TABLES {
+                report.raw += tx.execute(
+                    &format!("DELETE FROM {table} WHERE site = ?1 AND ts < ?2"),
+                    params![site, raw_cutoff],
+                )? as u64;
+            }
+            tx.execute(
+                "DELETE FROM page_view_batches WHERE site = ?1 AND received_ms < ?2",
+                params![site, raw_cutoff],
+            )?;
+            for level in Level::ALL {
+                let keep = match level {
+                    Level::Minute => policy.minute_ms,
+                    Level::Hour => policy.hour_ms,
+                    Level::Day => policy.day_ms,
+                };
+                // A bucket goes once all of it is older than the cutoff.
+                let cutoff = now_ms.saturating_sub(keep).saturating_sub(level.width_ms());
+                let mut removed = 0;
+                for grouping in level.groupings() {
+                    for kind in [VITAL, API] {
+                        removed += tx.execute(
+                            &format!(
+                                "DELETE FROM {} WHERE site = ?1 AND grouping = ?2 AND kind = ?3
+                                 AND bucket <= ?4",
+                                table(level)
+                            ),
+                            params![site, grouping.code(), kind, cutoff],
+                        )? as u64;
+                    }
+                }
+                match level {
+                    Level::Minute => report.minute += removed,
+                    Level::Hour => report.hour += removed,
+                    Level::Day => report.day += removed,
+                }
+            }
         }
-    }
-
-    fn call(id: &str, path: &str, status: u16, duration: f64, ts: f64) -> ApiCallEvent {
-        ApiCallEvent {
-            id: id.into(),
-            ts,
-            method: "GET".into(),
-            path: path.into(),
-            status,
-            duration,
-            outcome: Default::default(),
-            response_size: None,
-            timing: None,
-        }
-    }
-
-    fn batch(site: &str, vitals: Vec<VitalEvent>, api_calls: Vec<ApiCallEvent>) -> Batch {
-        Batch {
-            site: site.into(),
-            page_view: "pv".into(),
-            seq: 0,
-            page: "/".into(),
-            vitals,
-            api_calls,
-            ..Batch::default()
-        }
-    }
-
-    const ALL_TIME: TimeRange = TimeRange {
-        from: 0,
-        to: i64::MAX,
-    };
-
-    #[test]
-    fn survives_reopening_and_stores_duplicates_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/dir/perfscope.db");
-        let b = batch(
-            "demo",
-            vec![vital("a", VitalName::Lcp, 1200.0, 1000.0)],
-            vec![],
-        );
-        {
-            let store = SqliteStore::open(&path).unwrap();
-            let first = store.insert_batches(std::slice::from_ref(&b)).unwrap();
-            assert_eq!(
-                first,
-                vec![InsertOutcome {
-                    stored: 1,
-                    duplicates: 0
-                }]
-            );
-        }
-        let store = SqliteStore::open(&path).unwrap();
-        let again = store.insert_batches(&[b]).unwrap();
-        assert_eq!(
-            again,
-            vec![InsertOutcome {
-                stored: 0,
-                duplicates: 1
-            }]
-        );
-        let summary = store.summary("demo", ALL_TIME).unwrap();
-        let lcp = &summary.vitals[0];
-        assert_eq!(
-            (lcp.name, lcp.count, lcp.p75),
-            (VitalName::Lcp, 1, Some(1200.0))
-        );
-    }
-
-    #[test]
-    fn summary_filters_by_site_and_range_and_groups_endpoints() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("p.db")).unwrap();
-        let mut vitals: Vec<VitalEvent> = (1..=8)
-            .map(|i| {
-                vital(
-                    &format!("v{i}"),
-                    VitalName::Lcp,
-                    f64::from(i) * 100.0,
-                    5000.0,
-                )
-            })
-            .collect();
-        vitals.push(vital("late", VitalName::Lcp, 9999.0, 9000.0));
-        let calls = vec![
-            call("c1", "/api/a", 200, 10.0, 5000.0),
-            call("c2", "/api/a", 500, 30.0, 5000.0),
-            call("c3", "/api/a", 0, 20.0, 5000.0),
-            call("c4", "/api/b", 204, 5.0, 5000.0),
-        ];
-        store
-            .insert_batches(&[
-                batch("demo", vitals, calls),
-                batch(
-                    "other",
-                    vec![vital("x", VitalName::Lcp, 1.0, 5000.0)],
-                    vec![],
-                ),
-            ])
-            .unwrap();
-
-        let summary = store
-            .summary(
-                "demo",
-                TimeRange {
-                    from: 4000,
-                    to: 9000,
-                },
-            )
-            .unwrap();
-        let lcp = summary
-            .vitals
-            .iter()
-            .find(|v| v.name == VitalName::Lcp)
-            .unwrap();
-        assert_eq!((lcp.count, lcp.p75), (8, Some(600.0)));
-        let cls = summary
-            .vitals
-            .iter()
-            .find(|v| v.name == VitalName::Cls)
-            .unwrap();
-        assert_eq!((cls.count, cls.p75), (0, None));
-        assert_eq!(summary.endpoints.len(), 2);
-        let a = &summary.endpoints[0];
-        assert_eq!(
-            (a.path.as_str(), a.count, a.p50, a.p95),
-            ("/api/a", 3, 20.0, 30.0)
-        );
-        assert!((a.error_rate - 2.0 / 3.0).abs() < 1e-9);
-        assert_eq!(summary.endpoints[1].error_rate, 0.0);
-
-        let sites = store.sites().unwrap();
-        let names: Vec<_> = sites.iter().map(|s| (s.site.as_str(), s.events)).collect();
-        assert_eq!(names, vec![("demo", 13), ("other", 1)]);
+        tx.commit()?;
+        Ok(report)
     }
 }

@@ -1,0 +1,402 @@
+//! A mergeable log-bucket quantile sketch (DDSketch-style) and its compact byte encoding.
+//!
+//! Ours rather than a crate's: the published DDSketch crates pick the rank as
+//! `q·(n−1)`, which can land on a different sample than the nearest-rank percentile the
+//! API promises (for two samples, p75 is the larger one by nearest rank, the smaller by
+//! `round(0.75·1)`), so their answers are not within 1 % of ours for small counts. They
+//! also offer no stable compact encoding to keep in SQLite and merge inside a SQL
+//! function. This one is small: bucket `i` holds values in `(γ^(i−1), γ^i]`, the
+//! reported value is the bucket's midpoint in relative terms, and min/max are exact.
+
+/// Relative accuracy of every reported quantile. Half the 1 % the API promises, so that
+/// float rounding in `ln` never takes an answer past the promise.
+pub const RELATIVE_ACCURACY: f64 = 0.005;
+
+/// Values at or below this are counted as zero: nothing a browser measures is smaller,
+/// and it keeps bucket indices in a small range.
+const MIN_INDEXED_VALUE: f64 = 1e-9;
+
+/// Bucket indices any finite value above `MIN_INDEXED_VALUE` can have, with margin; a
+/// decoded blob outside them is corrupt (and would make the dense array huge).
+const MIN_BUCKET: i32 = -4000;
+const MAX_BUCKET: i32 = 80_000;
+
+/// Format version of `encode`, first byte of every blob.
+const ENCODING_VERSION: u8 = 1;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sketch {
+    zero_count: u64,
+    /// Dense counts for buckets `offset .. offset + counts.len()`.
+    offset: i32,
+    counts: Vec<u64>,
+    count: u64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for Sketch {
+    fn default() -> Self {
+        Sketch::new()
+    }
+}
+
+fn gamma_ln() -> f64 {
+    let gamma = (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY);
+    gamma.ln()
+}
+
+fn bucket_of(value: f64) -> i32 {
+    (value.ln() / gamma_ln()).ceil() as i32
+}
+
+/// The value every sample in bucket `index` is reported as: within
+/// `RELATIVE_ACCURACY` of each of them.
+fn bucket_value(index: i32) -> f64 {
+    let gamma_ln = gamma_ln();
+    let gamma = gamma_ln.exp();
+    2.0 * (f64::from(index) * gamma_ln).exp() / (gamma + 1.0)
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("corrupt sketch encoding: {0}")]
+pub struct DecodeError(&'static str);
+
+impl Sketch {
+    pub fn new() -> Sketch {
+        Sketch {
+            zero_count: 0,
+            offset: 0,
+            counts: Vec::new(),
+            count: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Non-finite values are not measurements; validation keeps them out, and here they
+    /// are ignored rather than poisoning min/max.
+    pub fn add(&mut self, value: f64) {
+        if !value.is_finite() {
+            return;
+        }
+        self.count += 1;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        if value <= MIN_INDEXED_VALUE {
+            self.zero_count += 1;
+        } else {
+            self.add_to_bucket(bucket_of(value), 1);
+        }
+    }
+
+    fn add_to_bucket(&mut self, index: i32, n: u64) {
+        if self.counts.is_empty() {
+            self.offset = index;
+            self.counts.push(n);
+            return;
+        }
+        if index < self.offset {
+            let grow = (self.offset - index) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.offset = index;
+        }
+        let at = (index - self.offset) as usize;
+        if at >= self.counts.len() {
+            self.counts.resize(at + 1, 0);
+        }
+        self.counts[at] += n;
+    }
+
+    pub fn merge(&mut self, other: &Sketch) {
+        if other.count == 0 {
+            return;
+        }
+        self.count += other.count;
+        self.zero_count += other.zero_count;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        if other.counts.is_empty() {
+            return;
+        }
+        // Grow once to cover both ranges, then add element-wise.
+        let last = other.offset + other.counts.len() as i32 - 1;
+        self.add_to_bucket(other.offset, 0);
+        self.add_to_bucket(last, 0);
+        let start = (other.offset - self.offset) as usize;
+        for (slot, n) in self.counts[start..].iter_mut().zip(&other.counts) {
+            *slot += n;
+        }
+    }
+
+    /// Nearest-rank quantile, `q` in 0..=1: the value of the ⌈q·n⌉-th smallest sample,
+    /// within `RELATIVE_ACCURACY`. `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).clamp(1, self.count);
+        // The smallest and largest samples are known exactly.
+        if rank == 1 {
+            return Some(self.min);
+        }
+        if rank == self.count {
+            return Some(self.max);
+        }
+        if rank <= self.zero_count {
+            return Some(self.min.max(0.0).min(MIN_INDEXED_VALUE));
+        }
+        let mut seen = self.zero_count;
+        for (i, n) in self.counts.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                let value = bucket_value(self.offset + i as i32);
+                // The sample is within [min, max], so clamping only brings us closer.
+                return Some(value.clamp(self.min, self.max));
+            }
+        }
+        Some(self.max)
+    }
+
+    /// Version, count, zero count, min, max, then the non-empty buckets as
+    /// (index delta, count) varint pairs: a few bytes for a minute's handful of samples.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.counts.len() * 2);
+        out.push(ENCODING_VERSION);
+        put_varint(&mut out, self.count);
+        put_varint(&mut out, self.zero_count);
+        if self.count > 0 {
+            out.extend_from_slice(&self.min.to_le_bytes());
+            out.extend_from_slice(&self.max.to_le_bytes());
+        }
+        // Indices as deltas from the previous one; the first from zero.
+        let mut previous = 0;
+        for (i, &n) in self.counts.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let index = self.offset + i as i32;
+            put_varint(&mut out, zigzag(index - previous));
+            put_varint(&mut out, n);
+            previous = index;
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Sketch, DecodeError> {
+        let mut sketch = Sketch::new();
+        sketch.merge_encoded(bytes)?;
+        Ok(sketch)
+    }
+
+    /// Adds an encoded sketch without building it first: how queries fold many rollup
+    /// rows into one answer.
+    pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<(), DecodeError> {
+        let mut reader = Reader { bytes, at: 0 };
+        if reader.byte()? != ENCODING_VERSION {
+            return Err(DecodeError("unknown version"));
+        }
+        let count = reader.varint()?;
+        let zero_count = reader.varint()?;
+        if count == 0 {
+            return Ok(());
+        }
+        let min = f64::from_le_bytes(reader.array()?);
+        let max = f64::from_le_bytes(reader.array()?);
+        let mut index = 0i32;
+        let mut bucketed = 0u64;
+        while !reader.is_done() {
+            let delta = unzigzag(reader.varint()?);
+            let n = reader.varint()?;
+            index = index
+                .checked_add(delta)
+                .ok_or(DecodeError("bucket index overflow"))?;
+            if !(MIN_BUCKET..=MAX_BUCKET).contains(&index) {
+                return Err(DecodeError("bucket index out of range"));
+            }
+            bucketed = bucketed.saturating_add(n);
+            self.add_to_bucket(index, n);
+        }
+        if bucketed.saturating_add(zero_count) != count {
+            return Err(DecodeError("counts do not add up"));
+        }
+        self.count += count;
+        self.zero_count += zero_count;
+        self.min = self.min.min(min);
+        self.max = self.max.max(max);
+        Ok(())
+    }
+}
+
+fn zigzag(value: i32) -> u64 {
+    u64::from(((value << 1) ^ (value >> 31)) as u32)
+}
+
+fn unzigzag(value: u64) -> i32 {
+    let value = value as u32;
+    ((value >> 1) as i32) ^ -((value & 1) as i32)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn is_done(&self) -> bool {
+        self.at >= self.bytes.len()
+    }
+
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        let byte = *self.bytes.get(self.at).ok_or(DecodeError("truncated"))?;
+        self.at += 1;
+        Ok(byte)
+    }
+
+    fn array(&mut self) -> Result<[u8; 8], DecodeError> {
+        let slice = self
+            .bytes
+            .get(self.at..self.at + 8)
+            .ok_or(DecodeError("truncated"))?;
+        self.at += 8;
+        Ok(slice.try_into().expect("slice of 8"))
+    }
+
+    fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError("varint too long"))
+    }
+}
+
+/// Exact nearest-rank percentile of `sorted` (ascending); `p` in 0..=1. The reference
+/// the sketch is held to.
+pub fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sketch_of(values: &[f64]) -> Sketch {
+        let mut sketch = Sketch::new();
+        values.iter().for_each(|v| sketch.add(*v));
+        sketch
+    }
+
+    #[test]
+    fn nearest_rank_reference() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(nearest_rank(&values, 0.75), Some(75.0));
+        assert_eq!(nearest_rank(&values, 0.0), Some(1.0));
+        assert_eq!(nearest_rank(&values, 1.0), Some(100.0));
+        assert_eq!(nearest_rank(&[1.0, 2.0, 3.0, 4.0], 0.75), Some(3.0));
+        assert_eq!(nearest_rank(&[], 0.75), None);
+    }
+
+    #[test]
+    fn small_counts_are_exact_at_the_ends() {
+        let sketch = sketch_of(&[1200.0]);
+        assert_eq!(sketch.quantile(0.75), Some(1200.0));
+        let sketch = sketch_of(&[10.0, 30.0]);
+        assert_eq!(sketch.quantile(0.75), Some(30.0));
+        let p50 = sketch.quantile(0.5).unwrap();
+        assert!((p50 - 10.0).abs() <= 10.0 * RELATIVE_ACCURACY, "{p50}");
+        assert_eq!(sketch.quantile(0.0), Some(10.0));
+        assert_eq!(Sketch::new().quantile(0.5), None);
+    }
+
+    #[test]
+    fn zeros_and_tiny_cls_values() {
+        let sketch = sketch_of(&[0.0, 0.0, 0.0, 0.05]);
+        assert_eq!(sketch.quantile(0.5), Some(0.0));
+        let p100 = sketch.quantile(1.0).unwrap();
+        assert_eq!(p100, 0.05);
+    }
+
+    #[test]
+    fn corrupt_blobs_are_errors_not_panics() {
+        assert!(Sketch::decode(&[]).is_err());
+        assert!(Sketch::decode(&[9]).is_err());
+        let mut good = sketch_of(&[1.0, 2.0]).encode();
+        good.pop();
+        assert!(Sketch::decode(&good).is_err());
+        assert!(Sketch::decode(&[1, 5, 0]).is_err());
+    }
+
+    fn values() -> impl Strategy<Value = Vec<f64>> {
+        // Magnitudes from CLS scores to hour-long durations, with many repeats.
+        prop::collection::vec(
+            prop_oneof![
+                0.0001f64..1.0,
+                1.0f64..10_000.0,
+                10_000.0f64..3_600_000.0,
+                Just(0.0),
+                Just(2500.0),
+            ],
+            1..400,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn quantiles_are_within_the_relative_accuracy_of_nearest_rank(
+            values in values(),
+            q in 0.0f64..=1.0,
+        ) {
+            let sketch = sketch_of(&values);
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let exact = nearest_rank(&sorted, q).unwrap();
+            let estimate = sketch.quantile(q).unwrap();
+            let error = if exact == 0.0 { estimate } else { (estimate - exact).abs() / exact };
+            prop_assert!(error <= RELATIVE_ACCURACY * 1.0001,
+                "q={q} exact={exact} estimate={estimate} error={error}");
+        }
+
+        #[test]
+        fn merging_equals_sketching_the_union(a in values(), b in values()) {
+            let mut merged = sketch_of(&a);
+            merged.merge(&sketch_of(&b));
+            let union: Vec<f64> = a.iter().chain(&b).copied().collect();
+            let direct = sketch_of(&union);
+            for q in [0.5, 0.75, 0.9, 0.95, 0.99] {
+                prop_assert_eq!(merged.quantile(q), direct.quantile(q));
+            }
+            let mut from_bytes = Sketch::decode(&sketch_of(&a).encode()).unwrap();
+            from_bytes.merge_encoded(&sketch_of(&b).encode()).unwrap();
+            prop_assert_eq!(from_bytes.count(), direct.count());
+            for q in [0.5, 0.75, 0.9, 0.95, 0.99] {
+                prop_assert_eq!(from_bytes.quantile(q), direct.quantile(q));
+            }
+        }
+    }
+}
