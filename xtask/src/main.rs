@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's build, run and test commands, so that a fresh machine
 //! needs nothing but cargo to get going.
 
+mod bench_query;
 mod checks;
 mod shell;
 mod toolchain;
@@ -29,11 +30,29 @@ enum Command {
     Build,
     /// fmt check, clippy, all native tests, and the browser end-to-end tests.
     Test,
+    /// Benchmarks that print their figures beside a reference measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        bench: Bench,
+    },
     /// Install the toolchain pieces the other commands need (each only when missing).
     Setup {
         /// Also install the browser and its driver for the end-to-end tests.
         #[arg(long)]
         browser: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Overview query latency over generated events (SQLite rollups) and sketch accuracy.
+    Query {
+        /// Event counts to generate, each into a fresh database.
+        #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
+        sizes: Vec<u64>,
+        /// Query runs per figure.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
     },
 }
 
@@ -53,6 +72,29 @@ fn main() -> Result<()> {
             wasm::build_all(&root, &tools)
         }
         Command::Test => checks::test_all(&root),
+        Command::Bench {
+            bench: Bench::Query { sizes, iterations },
+        } => {
+            if cfg!(debug_assertions) {
+                // Figures from an unoptimised build would measure the compiler, not us.
+                let sizes: Vec<String> = sizes.iter().map(u64::to_string).collect();
+                return shell::run(shell::cargo().args([
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    "xtask",
+                    "--",
+                    "bench",
+                    "query",
+                    "--sizes",
+                    &sizes.join(","),
+                    "--iterations",
+                    &iterations.to_string(),
+                ]));
+            }
+            bench_query::run(&root, &bench_query::Options { sizes, iterations })
+        }
         Command::Setup { browser } => {
             let needs = if browser {
                 toolchain::Needs::TEST

@@ -288,9 +288,12 @@ async fn query_parameters_are_validated() {
     let app = test_app();
     let (status, json, _) = get(&app, "/api/v1/summary").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(json["error"]["field"], "query", "{json}");
+    assert_eq!(json["error"]["field"], "site", "{json}");
     assert!(
-        json["error"]["message"].as_str().unwrap().contains("site"),
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("required"),
         "{json}"
     );
 

@@ -784,7 +784,15 @@ fn collect(
             }
             Source::Raw => {
                 let (metric_sql, value_sql, error_sql, table, metric_filter) = if kind == VITAL {
-                    ("name", "value", "0", "vitals", "name")
+                    // Without statistics the planner would rather walk the primary
+                    // key's `site` prefix: the whole site.
+                    (
+                        "name",
+                        "value",
+                        "0",
+                        "vitals INDEXED BY vitals_by_time",
+                        "name",
+                    )
                 } else {
                     (
                         "method || ' ' || endpoint_path",
@@ -806,6 +814,9 @@ fn collect(
                 if let Some(metric) = metric {
                     sql.push_str(&format!(" AND {metric_filter} = ?"));
                     args.push(Value::Text(metric.to_string()));
+                } else if kind == VITAL {
+                    // Lets the (site, name, ts) index serve the time range.
+                    sql.push_str(" AND name IN ('LCP', 'INP', 'CLS', 'FCP', 'TTFB', 'FID')");
                 }
                 push_filters(scope, &mut sql, &mut args);
                 let mut stmt = conn.prepare_cached(&sql)?;
@@ -1215,5 +1226,231 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{TimeRange, DAY_MS, HOUR_MS};
+    use perfscope_model::{
+        ApiCallEvent, AssetEvent, AssetKind, Batch, CustomMetricEvent, Filter, LongFrameEvent,
+        MemoryEvent, VitalEvent,
+    };
+
+    fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("nested/p.db")).unwrap();
+        (dir, store)
+    }
+
+    fn lcp(id: &str, ts: i64, value: f64) -> VitalEvent {
+        VitalEvent {
+            id: id.into(),
+            ts: ts as f64,
+            name: VitalName::Lcp,
+            value,
+            attribution: None,
+        }
+    }
+
+    fn accepted(page_view: &str, vitals: Vec<VitalEvent>) -> AcceptedBatch {
+        AcceptedBatch {
+            batch: Batch {
+                site: "demo".into(),
+                page_view: page_view.into(),
+                seq: 0,
+                page: "/".into(),
+                vitals,
+                ..Batch::default()
+            },
+            browser: "chrome".into(),
+            received_ms: 0,
+        }
+    }
+
+    fn scope(from: i64, to: i64) -> Scope {
+        Scope {
+            site: "demo".into(),
+            range: TimeRange { from, to },
+            filter: Filter::default(),
+        }
+    }
+
+    fn count_rows(store: &SqliteStore, sql: &str) -> i64 {
+        lock(&store.reader)
+            .query_row(sql, [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_event_kind_is_stored_once_and_a_retry_adds_nothing_to_rollups() {
+        let (_dir, store) = open();
+        let mut batch = accepted("pv", vec![lcp("v", 1000, 1200.0)]);
+        batch.batch.api_calls.push(ApiCallEvent {
+            id: "a".into(),
+            ts: 1000.0,
+            method: "GET".into(),
+            path: "/x".into(),
+            status: 200,
+            duration: 12.0,
+            outcome: ApiOutcome::Ok,
+            response_size: Some(10),
+            timing: None,
+        });
+        batch.batch.long_frames.push(LongFrameEvent {
+            id: "f".into(),
+            ts: 1000.0,
+            duration: 120.0,
+            blocking_duration: 70.0,
+            script: Some("https://x/app.js".into()),
+        });
+        batch.batch.custom_metrics.push(CustomMetricEvent {
+            id: "c".into(),
+            ts: 1000.0,
+            name: "cart.size".into(),
+            value: 3.0,
+            meta: [("plan".to_string(), "pro".to_string())].into(),
+        });
+        batch.batch.assets.push(AssetEvent {
+            id: "s".into(),
+            ts: 1000.0,
+            kind: AssetKind::Script,
+            url: "https://x/app.js".into(),
+            transfer_size: 100,
+            decoded_size: 300,
+        });
+        batch.batch.memory.push(MemoryEvent {
+            id: "m".into(),
+            ts: 1000.0,
+            used_js_heap: 1,
+            total_js_heap: 2,
+            js_heap_limit: 3,
+        });
+        let first = store.insert_batches(std::slice::from_ref(&batch)).unwrap();
+        assert_eq!(
+            first[0],
+            InsertOutcome {
+                stored: 6,
+                duplicates: 0
+            }
+        );
+        let again = store.insert_batches(&[batch]).unwrap();
+        assert_eq!(
+            again[0],
+            InsertOutcome {
+                stored: 0,
+                duplicates: 6
+            }
+        );
+        for table in [
+            "vitals",
+            "api_calls",
+            "long_frames",
+            "custom_metrics",
+            "assets",
+            "memory",
+        ] {
+            assert_eq!(
+                count_rows(&store, &format!("SELECT COUNT(*) FROM {table}")),
+                1,
+                "{table}"
+            );
+        }
+        for level in Level::ALL {
+            let total: i64 = count_rows(
+                &store,
+                &format!("SELECT SUM(count) FROM {} WHERE grouping = 0", table(level)),
+            );
+            assert_eq!(total, 2, "{level:?}: one vital and one API call");
+        }
+        let sites = store.sites().unwrap();
+        assert_eq!((sites[0].events, sites[0].last_seen), (6, 1000));
+    }
+
+    #[test]
+    fn any_range_counts_exactly_the_events_inside_it() {
+        let (_dir, store) = open();
+        let mut rng = 7u64;
+        let mut next = move || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            rng >> 33
+        };
+        let base = 20 * DAY_MS;
+        let events: Vec<(i64, f64)> = (0..3000)
+            .map(|_| {
+                let ts = base + (next() % (3 * DAY_MS as u64)) as i64;
+                (ts, 100.0 + (next() % 5000) as f64)
+            })
+            .collect();
+        let batches: Vec<AcceptedBatch> = events
+            .chunks(50)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let vitals = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(j, (ts, value))| lcp(&format!("{i}-{j}"), *ts, *value))
+                    .collect();
+                accepted(&format!("pv{i}"), vitals)
+            })
+            .collect();
+        store.insert_batches(&batches).unwrap();
+        for _ in 0..40 {
+            let from = base - HOUR_MS + (next() % (4 * DAY_MS as u64)) as i64;
+            let to = from + 1 + (next() % (2 * DAY_MS as u64)) as i64;
+            let mut inside: Vec<f64> = events
+                .iter()
+                .filter(|(ts, _)| (from..to).contains(ts))
+                .map(|(_, v)| *v)
+                .collect();
+            inside.sort_by(f64::total_cmp);
+            let lcp = &store.vitals(&scope(from, to)).unwrap()[0];
+            assert_eq!(lcp.count, inside.len() as u64, "{from}..{to}");
+            if let Some(exact) = nearest_rank(&inside, 0.75) {
+                let p75 = lcp.p75.unwrap();
+                assert!((p75 - exact).abs() <= exact * 0.01, "{p75} vs {exact}");
+            }
+            let good = inside.iter().filter(|v| **v <= 2500.0).count() as u64;
+            assert_eq!(lcp.good, good);
+        }
+    }
+
+    #[test]
+    fn retention_removes_each_level_by_its_own_age() {
+        let (_dir, store) = open();
+        let now = 100 * DAY_MS;
+        store
+            .insert_batches(&[
+                accepted("old", vec![lcp("old", now - 10 * DAY_MS, 1000.0)]),
+                accepted("new", vec![lcp("new", now - HOUR_MS, 2000.0)]),
+            ])
+            .unwrap();
+        let policy = RetentionPolicy {
+            raw_ms: 7 * DAY_MS,
+            minute_ms: 7 * DAY_MS,
+            hour_ms: 90 * DAY_MS,
+            day_ms: 730 * DAY_MS,
+        };
+        let report = store.enforce_retention(&policy, now).unwrap();
+        assert_eq!(report.raw, 1);
+        assert_eq!(
+            report.minute, 2,
+            "the old event's total and full-key minute rows"
+        );
+        assert_eq!((report.hour, report.day), (0, 0));
+        // The old day is still answered from hour and day rollups.
+        let old_day = Level::Day.bucket_of(now - 10 * DAY_MS);
+        let lcp = &store.vitals(&scope(old_day, old_day + DAY_MS)).unwrap()[0];
+        assert_eq!(lcp.count, 1);
+        assert!(store
+            .samples(&scope(0, now), VitalName::Lcp, 10)
+            .unwrap()
+            .iter()
+            .all(|s| s.id == "new"));
+        let again = store.enforce_retention(&policy, now).unwrap();
+        assert_eq!(again, RetentionReport::default());
     }
 }

@@ -1,0 +1,442 @@
+//! `cargo xtask bench query`: the overview query's latency over 1M and 10M generated
+//! events (30 days, one site) in a fresh SQLite store, and the sketch's accuracy
+//! against exact nearest-rank percentiles of the same data.
+//!
+//! Events go in through `Store::insert_batches` in big group commits, the same path the
+//! collector's writer uses. Beside the rollup query it times, as a reference measured in
+//! the same run, the exact percentile scan over raw rows that the store replaced.
+
+use anyhow::{Context, Result};
+use perfscope_model::{
+    ApiCallEvent, ApiOutcome, Attribution, Batch, ConnectionType, DeviceClass, Filter,
+    NavigationType, PageContext, VitalEvent, VitalName,
+};
+use perfscope_server::store::sketch::nearest_rank;
+use perfscope_server::store::{
+    AcceptedBatch, Scope, SqliteStore, Store, TimeRange, DAY_MS, HOUR_MS,
+};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+const SITE: &str = "bench";
+/// A page view's batch: five vitals and five API calls, as a tracker flushes them.
+const EVENTS_PER_BATCH: usize = 10;
+/// Batches per group commit while loading (10,000 events per transaction).
+const BATCHES_PER_COMMIT: usize = 1000;
+
+pub struct Options {
+    pub sizes: Vec<u64>,
+    pub iterations: usize,
+}
+
+/// Exact values kept while generating, to hold the sketch to.
+#[derive(Default)]
+struct Truth {
+    /// (ts, value) per vital name or endpoint.
+    values: HashMap<String, Vec<(i64, f64)>>,
+}
+
+struct Figures {
+    events: u64,
+    generate_secs: f64,
+    db_mb: f64,
+    day: Latency,
+    month: Latency,
+    raw_day: Latency,
+    max_error: f64,
+    worst: String,
+}
+
+#[derive(Clone, Copy)]
+struct Latency {
+    p50_ms: f64,
+    p95_ms: f64,
+}
+
+pub fn run(root: &Path, options: &Options) -> Result<()> {
+    let dir = root.join("target/bench-query");
+    std::fs::create_dir_all(&dir)?;
+    // Generated timestamps end at a fixed, unaligned instant so both ranges have
+    // ragged ends (raw and minute pieces), as a dashboard's "last 24 h" does.
+    let now = 1_767_225_600_000 + 13 * HOUR_MS + 17 * 60_000 + 12_345;
+    println!(
+        "bench query: SQLite store, one site, events over 30 days, {} query runs per figure",
+        options.iterations
+    );
+    println!("overview query = vitals() + endpoints() through the Store trait (what /api/v1/summary runs)");
+    let mut results = Vec::new();
+    for &size in &options.sizes {
+        let db = dir.join(format!("query-{size}.db"));
+        for suffix in ["", "-wal", "-shm"] {
+            let file = Path::new(&format!("{}{suffix}", db.display())).to_path_buf();
+            if file.exists() {
+                std::fs::remove_file(&file)?;
+            }
+        }
+        let figures = measure(&db, size, now, options.iterations)?;
+        print_figures(&figures);
+        results.push(figures);
+    }
+    if let (Some(small), Some(large)) = (results.first(), results.last()) {
+        if results.len() > 1 {
+            println!(
+                "ratio {}/{} events, 30 d p95: {:.2}   24 h p95: {:.2}   (target ≤ 1.5)",
+                large.events,
+                small.events,
+                large.month.p95_ms / small.month.p95_ms,
+                large.day.p95_ms / small.day.p95_ms
+            );
+        }
+    }
+    let worst = results.iter().map(|r| r.max_error).fold(0.0f64, f64::max);
+    println!(
+        "accuracy: max relative error of sketch p75/p95 vs exact nearest-rank: {:.3} % (target ≤ 1 %)",
+        worst * 100.0
+    );
+    Ok(())
+}
+
+fn print_figures(f: &Figures) {
+    println!(
+        "{:>9} events: generated in {:.1} s ({:.0} events/s through insert_batches), db {:.0} MB",
+        f.events,
+        f.generate_secs,
+        f.events as f64 / f.generate_secs,
+        f.db_mb
+    );
+    println!(
+        "    overview 24 h: p50 {:.2} ms  p95 {:.2} ms | overview 30 d: p50 {:.2} ms  p95 {:.2} ms",
+        f.day.p50_ms, f.day.p95_ms, f.month.p50_ms, f.month.p95_ms
+    );
+    println!(
+        "    reference, exact scan of raw LCP+INP+CLS+FCP+TTFB rows, 24 h: p50 {:.1} ms  p95 {:.1} ms",
+        f.raw_day.p50_ms, f.raw_day.p95_ms
+    );
+    println!(
+        "    accuracy: max relative error {:.3} % (worst: {})",
+        f.max_error * 100.0,
+        f.worst
+    );
+}
+
+fn measure(db: &Path, size: u64, now: i64, iterations: usize) -> Result<Figures> {
+    let store = SqliteStore::open(db)?;
+    let mut truth = Truth::default();
+    let mut rng = fastrand::Rng::with_seed(size);
+    let batches = size / EVENTS_PER_BATCH as u64;
+    let start_ts = now - 30 * DAY_MS;
+    let step = (30 * DAY_MS) as f64 / batches as f64;
+    let started = Instant::now();
+    let mut pending = Vec::with_capacity(BATCHES_PER_COMMIT);
+    let mut stored = 0;
+    for n in 0..batches {
+        let ts = start_ts + (n as f64 * step) as i64;
+        pending.push(page_view(&mut rng, n, ts, &mut truth));
+        if pending.len() == BATCHES_PER_COMMIT || n + 1 == batches {
+            let outcomes = store.insert_batches(&pending)?;
+            stored += outcomes.iter().map(|o| o.stored).sum::<u64>();
+            pending.clear();
+        }
+    }
+    let generate_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        stored == batches * EVENTS_PER_BATCH as u64,
+        "stored {stored} events of {}",
+        batches * EVENTS_PER_BATCH as u64
+    );
+    let db_mb = std::fs::metadata(db)?.len() as f64 / 1e6
+        + std::fs::metadata(format!("{}-wal", db.display()))
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0);
+
+    let day = TimeRange {
+        from: now - DAY_MS,
+        to: now,
+    };
+    let month = TimeRange {
+        from: now - 30 * DAY_MS,
+        to: now + 1,
+    };
+    let scope = |range| Scope {
+        site: SITE.into(),
+        range,
+        filter: Filter::default(),
+    };
+    let overview = |range: TimeRange| -> Result<Latency> {
+        let scope = scope(range);
+        time(iterations, || {
+            let vitals = store.vitals(&scope)?;
+            let endpoints = store.endpoints(&scope)?;
+            anyhow::ensure!(vitals[0].count > 0 && !endpoints.is_empty());
+            Ok(())
+        })
+    };
+    let day_latency = overview(day)?;
+    let month_latency = overview(month)?;
+    let raw_day = raw_scan(db, day, iterations.min(20))?;
+
+    let mut max_error = 0.0f64;
+    let mut worst = String::new();
+    for (label, range) in [("24 h", day), ("30 d", month)] {
+        let scope = scope(range);
+        let mut estimates: Vec<(String, f64, f64)> = store
+            .vitals(&scope)?
+            .into_iter()
+            .map(|v| {
+                (
+                    v.name.as_str().to_string(),
+                    v.p75.unwrap_or(f64::NAN),
+                    v.p95.unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        // Endpoints report p95 (no p75), checked against the exact p95.
+        estimates.extend(
+            store
+                .endpoints(&scope)?
+                .into_iter()
+                .map(|e| (format!("{} {}", e.method, e.path), f64::NAN, e.p95)),
+        );
+        for (metric, p75, p95) in estimates {
+            let mut values: Vec<f64> = truth.values[&metric]
+                .iter()
+                .filter(|(ts, _)| (range.from..range.to).contains(ts))
+                .map(|(_, v)| *v)
+                .collect();
+            values.sort_by(f64::total_cmp);
+            for (q, estimate) in [(0.75, p75), (0.95, p95)] {
+                if estimate.is_nan() {
+                    continue;
+                }
+                let exact = nearest_rank(&values, q).context("no values")?;
+                let error = if exact == 0.0 {
+                    estimate.abs()
+                } else {
+                    (estimate - exact).abs() / exact
+                };
+                if error > max_error {
+                    max_error = error;
+                    worst = format!("{label} {metric} p{}: {estimate} vs {exact}", q * 100.0);
+                }
+            }
+        }
+    }
+    Ok(Figures {
+        events: stored,
+        generate_secs,
+        db_mb,
+        day: day_latency,
+        month: month_latency,
+        raw_day,
+        max_error,
+        worst,
+    })
+}
+
+/// The exact query the rollups replaced: every raw value of each vital in the range,
+/// sorted. Run on its own connection so it shares no cache with the store.
+fn raw_scan(db: &Path, range: TimeRange, iterations: usize) -> Result<Latency> {
+    let conn = rusqlite::Connection::open(db)?;
+    let mut stmt = conn.prepare(
+        "SELECT value FROM vitals WHERE site = ?1 AND name = ?2 AND ts >= ?3 AND ts < ?4
+         ORDER BY value",
+    )?;
+    time(iterations, || {
+        for name in VitalName::ALL {
+            let values: Vec<f64> = stmt
+                .query_map(
+                    rusqlite::params![SITE, name.as_str(), range.from, range.to],
+                    |row| row.get(0),
+                )?
+                .collect::<Result<_, _>>()?;
+            anyhow::ensure!(nearest_rank(&values, 0.75).is_some());
+        }
+        Ok(())
+    })
+}
+
+fn time(iterations: usize, mut run: impl FnMut() -> Result<()>) -> Result<Latency> {
+    run()?; // warm the page cache once
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        run()?;
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(Latency {
+        p50_ms: nearest_rank(&samples, 0.5).unwrap_or(0.0),
+        p95_ms: nearest_rank(&samples, 0.95).unwrap_or(0.0),
+    })
+}
+
+/// Picks from `(item, weight)` pairs.
+fn pick<T: Copy>(rng: &mut fastrand::Rng, items: &[(T, u32)]) -> T {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut at = rng.u32(0..total);
+    for (item, weight) in items {
+        if at < *weight {
+            return *item;
+        }
+        at -= weight;
+    }
+    items[items.len() - 1].0
+}
+
+/// Log-normal around `median`, the usual shape of web timings.
+fn log_normal(rng: &mut fastrand::Rng, median: f64, sigma: f64) -> f64 {
+    let (u1, u2) = (rng.f64().max(1e-12), rng.f64());
+    let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    median * (sigma * normal).exp()
+}
+
+const ROUTES: usize = 60;
+const ENDPOINTS: [(&str, &str, f64); 20] = [
+    ("GET", "/api/products", 120.0),
+    ("GET", "/api/products/:id", 80.0),
+    ("GET", "/api/cart", 60.0),
+    ("POST", "/api/cart/items", 150.0),
+    ("DELETE", "/api/cart/items/:id", 90.0),
+    ("GET", "/api/user", 40.0),
+    ("POST", "/api/login", 300.0),
+    ("POST", "/api/checkout", 900.0),
+    ("GET", "/api/search", 250.0),
+    ("GET", "/api/recommendations", 400.0),
+    ("GET", "/api/orders", 200.0),
+    ("GET", "/api/orders/:id", 110.0),
+    ("GET", "/api/reviews", 180.0),
+    ("POST", "/api/reviews", 220.0),
+    ("GET", "/api/inventory", 70.0),
+    ("GET", "/api/config", 20.0),
+    ("POST", "/api/events", 35.0),
+    ("GET", "/api/stores", 130.0),
+    ("PUT", "/api/user/settings", 160.0),
+    ("GET", "/api/images/:id", 55.0),
+];
+
+fn page_view(rng: &mut fastrand::Rng, n: u64, ts: i64, truth: &mut Truth) -> AcceptedBatch {
+    // Route popularity falls off like real sites (a few pages take most views).
+    let route_rank = ((rng.f64().powi(3)) * ROUTES as f64) as usize;
+    let page = match route_rank {
+        0 => "/".to_string(),
+        r => format!("/section-{}/:id", r),
+    };
+    let device = pick(
+        rng,
+        &[
+            (DeviceClass::Desktop, 55),
+            (DeviceClass::Mobile, 40),
+            (DeviceClass::Tablet, 5),
+        ],
+    );
+    let browser = pick(
+        rng,
+        &[("chrome", 65), ("safari", 20), ("firefox", 8), ("edge", 7)],
+    );
+    let connection = pick(
+        rng,
+        &[
+            (ConnectionType::Cellular4g, 80),
+            (ConnectionType::Cellular3g, 12),
+            (ConnectionType::Unknown, 8),
+        ],
+    );
+    let navigation_type = pick(
+        rng,
+        &[
+            (NavigationType::Navigate, 80),
+            (NavigationType::Reload, 10),
+            (NavigationType::BackForward, 10),
+        ],
+    );
+    let slow = if device == DeviceClass::Mobile {
+        1.6
+    } else {
+        1.0
+    };
+    let page_view = format!("pv{n}");
+    let mut vitals = Vec::with_capacity(5);
+    for (name, median, sigma) in [
+        (VitalName::Lcp, 2000.0 * slow, 0.6),
+        (VitalName::Fcp, 1200.0 * slow, 0.5),
+        (VitalName::Ttfb, 400.0, 0.7),
+        (VitalName::Inp, 150.0 * slow, 0.8),
+        (VitalName::Cls, 0.04, 1.2),
+    ] {
+        let value = if name == VitalName::Cls && rng.u8(0..10) < 4 {
+            0.0
+        } else {
+            let v = log_normal(rng, median, sigma);
+            if name == VitalName::Cls {
+                (v * 10_000.0).round() / 10_000.0
+            } else {
+                v.round().max(1.0)
+            }
+        };
+        let event_ts = ts + rng.i64(0..5_000);
+        truth
+            .values
+            .entry(name.as_str().to_string())
+            .or_default()
+            .push((event_ts, value));
+        vitals.push(VitalEvent {
+            id: format!("{page_view}-{}", name.as_str()),
+            ts: event_ts as f64,
+            name,
+            value,
+            attribution: (name != VitalName::Ttfb && name != VitalName::Fcp).then(|| Attribution {
+                target: Some(format!("main > .block-{}", rng.u8(0..12))),
+                ..Attribution::default()
+            }),
+        });
+    }
+    let api_calls = (0..5)
+        .map(|i| {
+            let (method, path, median) = ENDPOINTS[((rng.f64().powi(2)) * 20.0) as usize];
+            let duration = log_normal(rng, median, 0.7).max(1.0);
+            let event_ts = ts + rng.i64(0..20_000);
+            truth
+                .values
+                .entry(format!("{method} {path}"))
+                .or_default()
+                .push((event_ts, duration));
+            let failed = rng.u16(0..1000) < 15;
+            ApiCallEvent {
+                id: format!("{page_view}-api{i}"),
+                ts: event_ts as f64,
+                method: method.into(),
+                path: path.into(),
+                status: if failed { 503 } else { 200 },
+                duration,
+                outcome: if failed {
+                    ApiOutcome::HttpError
+                } else {
+                    ApiOutcome::Ok
+                },
+                response_size: Some(rng.u64(200..50_000)),
+                timing: None,
+            }
+        })
+        .collect();
+    AcceptedBatch {
+        batch: Batch {
+            site: SITE.into(),
+            page_view,
+            seq: 0,
+            page,
+            context: PageContext {
+                navigation_type,
+                device,
+                connection,
+                viewport_width: 1280,
+                viewport_height: 800,
+            },
+            vitals,
+            api_calls,
+            ..Batch::default()
+        },
+        browser: browser.into(),
+        received_ms: ts,
+    }
+}
