@@ -34,6 +34,22 @@ pub enum AppError {
     /// The write queue is full; the client should retry after the given seconds.
     #[error("the collector is busy, retry in {retry_after_secs} s")]
     Overloaded { retry_after_secs: u64 },
+    /// The batch names a site key the collector is not configured for.
+    #[error("unknown site `{0}`")]
+    UnknownSite(String),
+    /// A browser page from an origin the site does not list sent a batch for it.
+    #[error("origin `{origin}` may not send batches for site `{site}`")]
+    OriginNotAllowed { site: String, origin: String },
+    /// A preflight from an origin no configured site lists.
+    #[error("origin `{0}` may not send batches to this collector")]
+    OriginNotAllowedAnywhere(String),
+    /// More events in one batch than the collector takes; `field` is the array that
+    /// went over.
+    #[error("{field}: at most {limit} events per batch, all kinds together")]
+    TooManyEvents { field: String, limit: usize },
+    /// One event larger than the collector takes; `field` names the event.
+    #[error("{field}: an event may be at most {limit} bytes as compact JSON")]
+    EventTooLarge { field: String, limit: usize },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -46,6 +62,12 @@ impl AppError {
             AppError::PayloadTooLarge { .. } | AppError::DecodedTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
+            AppError::TooManyEvents { .. } | AppError::EventTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            AppError::UnknownSite(_)
+            | AppError::OriginNotAllowed { .. }
+            | AppError::OriginNotAllowedAnywhere(_) => StatusCode::FORBIDDEN,
             AppError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -60,6 +82,12 @@ impl AppError {
             AppError::InvalidField(_) => "invalid_field",
             AppError::PayloadTooLarge { .. } | AppError::DecodedTooLarge { .. } => {
                 "payload_too_large"
+            }
+            AppError::TooManyEvents { .. } => "too_many_events",
+            AppError::EventTooLarge { .. } => "event_too_large",
+            AppError::UnknownSite(_) => "unknown_site",
+            AppError::OriginNotAllowed { .. } | AppError::OriginNotAllowedAnywhere(_) => {
+                "origin_not_allowed"
             }
             AppError::UnsupportedEncoding(_) => "unsupported_encoding",
             AppError::BadRequest(_) => "bad_request",
@@ -79,6 +107,13 @@ impl IntoResponse for AppError {
         }
         let field = match &self {
             AppError::InvalidField(e) => Some(e.field.clone()),
+            AppError::TooManyEvents { field, .. } | AppError::EventTooLarge { field, .. } => {
+                Some(field.clone())
+            }
+            AppError::UnknownSite(_) => Some("site".to_string()),
+            AppError::OriginNotAllowed { .. } | AppError::OriginNotAllowedAnywhere(_) => {
+                Some("origin".to_string())
+            }
             _ => None,
         };
         let body = ApiErrorResponse {
