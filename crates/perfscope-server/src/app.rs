@@ -1,9 +1,9 @@
 //! The router: every route, its layers, and the state handlers share.
 
-use crate::config::Config;
-use crate::error::AppError;
 use crate::batch_decoder::BatchDecoder;
 use crate::client_ip::ClientIp;
+use crate::config::Config;
+use crate::error::AppError;
 use crate::rate_limit::IngestRateLimits;
 use crate::routes::ingest::{IngestPolicy, IngestState};
 use crate::routes::{demo, ingest, query, static_files};
@@ -51,10 +51,8 @@ pub fn app(state: AppState) -> Router {
     };
     // CORS is answered by the handlers: which origins may send depends on the site,
     // and the site is only known from the request.
-    let mut ingest_routes = Router::new().route(
-        INGEST_PATH,
-        post(ingest::ingest).options(ingest::preflight),
-    );
+    let mut ingest_routes =
+        Router::new().route(INGEST_PATH, post(ingest::ingest).options(ingest::preflight));
     if ingest_config.discard_route {
         ingest_routes = ingest_routes.route(DISCARD_PATH, post(ingest::discard));
     }

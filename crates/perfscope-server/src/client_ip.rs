@@ -20,9 +20,7 @@ impl TryFrom<String> for TrustedProxy {
             .parse::<IpNet>()
             .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
             .map(TrustedProxy)
-            .map_err(|_| {
-                format!("trusted proxy `{value}`: expected an IP address or a CIDR range")
-            })
+            .map_err(|_| format!("trusted proxy `{value}`: expected an IP address or a CIDR range"))
     }
 }
 
@@ -108,8 +106,14 @@ mod tests {
     fn the_header_counts_only_from_a_trusted_peer() {
         let resolver = proxies(&["10.0.0.0/8", "127.0.0.1"]);
         let headers = forwarded(&["203.0.113.7"]);
-        assert_eq!(resolver.resolve(ip("127.0.0.1"), &headers), ip("203.0.113.7"));
-        assert_eq!(resolver.resolve(ip("10.1.2.3"), &headers), ip("203.0.113.7"));
+        assert_eq!(
+            resolver.resolve(ip("127.0.0.1"), &headers),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            resolver.resolve(ip("10.1.2.3"), &headers),
+            ip("203.0.113.7")
+        );
         assert_eq!(
             resolver.resolve(ip("198.51.100.1"), &headers),
             ip("198.51.100.1")
@@ -125,7 +129,10 @@ mod tests {
         let resolver = proxies(&["10.0.0.0/8"]);
         // The client wrote "1.1.1.1" itself; our proxies appended the rest.
         let headers = forwarded(&["1.1.1.1, 203.0.113.7", "10.0.0.5"]);
-        assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers), ip("203.0.113.7"));
+        assert_eq!(
+            resolver.resolve(ip("10.0.0.1"), &headers),
+            ip("203.0.113.7")
+        );
         // Only trusted hops: the leftmost is as far as we can see.
         let headers = forwarded(&["10.0.0.9, 10.0.0.5"]);
         assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers), ip("10.0.0.9"));

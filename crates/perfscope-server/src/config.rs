@@ -255,7 +255,10 @@ mod tests {
                 ),
                 ("[[sites]]\nkey = \"a\"\n[[sites]]\nkey = \"a\"\n", "twice"),
                 ("[[sites]]\nkey = \"a\"\nhosts = []\n", "hosts"),
-                ("[ingest]\ntrusted_proxies = [\"proxy.local\"]\n", "trusted proxy"),
+                (
+                    "[ingest]\ntrusted_proxies = [\"proxy.local\"]\n",
+                    "trusted proxy",
+                ),
             ] {
                 jail.create_file("perfscope.toml", toml)?;
                 let err = Config::load(Some(Path::new("perfscope.toml")))

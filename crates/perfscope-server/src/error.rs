@@ -21,6 +21,8 @@ pub enum AppError {
     DecodedTooLarge { limit: usize },
     #[error("unsupported Content-Encoding `{0}`; use gzip, br or none")]
     UnsupportedEncoding(String),
+    #[error("unsupported Content-Type `{0}`; send text/plain or application/json in UTF-8")]
+    UnsupportedContentType(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("no such resource: {0}")]
@@ -68,7 +70,9 @@ impl AppError {
             AppError::UnknownSite(_)
             | AppError::OriginNotAllowed { .. }
             | AppError::OriginNotAllowedAnywhere(_) => StatusCode::FORBIDDEN,
-            AppError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::UnsupportedEncoding(_) | AppError::UnsupportedContentType(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -90,6 +94,7 @@ impl AppError {
                 "origin_not_allowed"
             }
             AppError::UnsupportedEncoding(_) => "unsupported_encoding",
+            AppError::UnsupportedContentType(_) => "unsupported_content_type",
             AppError::BadRequest(_) => "bad_request",
             AppError::NotFound(_) => "not_found",
             AppError::Overloaded { .. } => "overloaded",
@@ -111,6 +116,8 @@ impl IntoResponse for AppError {
                 Some(field.clone())
             }
             AppError::UnknownSite(_) => Some("site".to_string()),
+            AppError::UnsupportedContentType(_) => Some("content-type".to_string()),
+            AppError::UnsupportedEncoding(_) => Some("content-encoding".to_string()),
             AppError::OriginNotAllowed { .. } | AppError::OriginNotAllowedAnywhere(_) => {
                 Some("origin".to_string())
             }

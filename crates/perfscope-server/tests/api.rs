@@ -2,11 +2,14 @@
 
 use axum::body::Body;
 use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use perfscope_model::Limits;
+use perfscope_server::client_ip::TrustedProxy;
+use perfscope_server::config::SiteConfig;
 use perfscope_server::rate_limit::IngestRateLimits;
+use perfscope_server::sites::{AllowedOrigin, SiteKey};
 use perfscope_server::store::{SqliteStore, Store};
 use perfscope_server::write_queue::WriteQueue;
 use perfscope_server::{app, AppState, Config};
@@ -342,15 +345,269 @@ async fn routing_serves_the_dashboard_spa_and_json_404s_for_the_api() {
     assert_eq!(products.as_array().unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn ingest_answers_cors_preflight_for_any_origin() {
-    let app = test_app();
-    let request = Request::options("/api/v1/ingest")
-        .header(header::ORIGIN, "https://shop.example")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .body(Body::empty())
-        .unwrap();
+fn site(key: &str, origins: &[&str]) -> SiteConfig {
+    SiteConfig {
+        key: SiteKey::try_from(key.to_string()).unwrap(),
+        origins: origins
+            .iter()
+            .map(|o| AllowedOrigin::try_from(o.to_string()).unwrap())
+            .collect(),
+    }
+}
+
+fn with_shop(config: &mut Config) {
+    config.sites.push(site("shop", &["https://shop.example"]));
+}
+
+fn ingest_request(uri: &str, origin: Option<&str>, body: &Value) -> Request<Body> {
+    let mut request = Request::post(uri)
+        .header(header::HOST, "collector.test:8080")
+        .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8");
+    if let Some(origin) = origin {
+        request = request.header(header::ORIGIN, origin);
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+fn shop_batch(page_view: &str) -> Value {
+    let mut body = batch(page_view, json!([lcp(&format!("{page_view}-0"), 1200.0)]));
+    body["site"] = json!("shop");
+    body
+}
+
+async fn send_full(app: &TestApp, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
     let response = app.router.clone().oneshot(request).await.unwrap();
-    assert!(response.status().is_success());
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn sites_accept_their_own_origins_and_refuse_the_rest() {
+    let app = test_app_with(with_shop);
+    let ingest = "/api/v1/ingest";
+
+    let (status, headers, json) = send_full(
+        &app,
+        ingest_request(ingest, Some("https://shop.example"), &shop_batch("a")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://shop.example"
+    );
+    assert_eq!(headers[header::VARY], "origin");
+
+    // Another site's page, an unlisted page, and the built-in sites from elsewhere.
+    for (origin, body) in [
+        ("https://evil.example", shop_batch("b")),
+        ("https://shop.example.evil", shop_batch("c")),
+        ("https://shop.example", batch("d", json!([lcp("d-0", 1.0)]))),
+    ] {
+        let (status, headers, json) =
+            send_full(&app, ingest_request(ingest, Some(origin), &body)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{origin}: {json}");
+        assert_eq!(json["error"]["code"], "origin_not_allowed", "{json}");
+        assert_eq!(json["error"]["field"], "origin", "{json}");
+        let cors = headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+        // Only an origin some site lists may read why it was refused.
+        assert_eq!(cors.is_some(), origin == "https://shop.example", "{origin}");
+    }
+
+    let mut unknown = shop_batch("e");
+    unknown["site"] = json!("nosuchsite");
+    let (status, _, json) = send_full(&app, ingest_request(ingest, None, &unknown)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{json}");
+    assert_eq!(json["error"]["code"], "unknown_site");
+    assert_eq!(json["error"]["field"], "site");
+
+    // The collector's own pages and non-browser clients may send for any site.
+    for origin in [Some("http://collector.test:8080"), None] {
+        let (status, headers, json) = send_full(
+            &app,
+            ingest_request(ingest, origin, &batch("f", json!([lcp("f-0", 1.0)]))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{origin:?}: {json}");
+        assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    }
+
+    // With the site in the URL too, the body must agree, and a refusal comes before
+    // the body is read.
+    let (status, _, json) = send_full(
+        &app,
+        ingest_request(
+            "/api/v1/ingest?site=shop",
+            Some("https://shop.example"),
+            &shop_batch("g"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let (status, _, json) = send_full(
+        &app,
+        ingest_request("/api/v1/ingest?site=demo", None, &shop_batch("h")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
+    assert_eq!(json["error"]["field"], "site");
+    let (status, _, json) = send_full(
+        &app,
+        ingest_request(
+            "/api/v1/ingest?site=shop",
+            Some("https://evil.example"),
+            &json!("not even a batch"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{json}");
+    assert_eq!(json["error"]["code"], "origin_not_allowed");
+
+    let (_, sites, _) = get(&app, "/api/v1/sites").await;
+    let events: Vec<_> = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["site"].as_str().unwrap().to_string(), s["events"].clone()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("demo".to_string(), json!(1)),
+            ("shop".to_string(), json!(2))
+        ]
+    );
+}
+
+fn preflight(uri: &str, origin: &str) -> Request<Body> {
+    Request::options(uri)
+        .header(header::HOST, "collector.test:8080")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-encoding")
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn preflights_answer_only_configured_origins() {
+    let app = test_app_with(|config| {
+        with_shop(config);
+        config.sites.push(site("blog", &["https://*.blog.example"]));
+    });
+    for (uri, origin) in [
+        ("/api/v1/ingest", "https://shop.example"),
+        ("/api/v1/ingest", "https://www.blog.example"),
+        ("/api/v1/ingest?site=shop", "https://shop.example"),
+    ] {
+        let (status, headers, _) = send_full(&app, preflight(uri, origin)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{uri} {origin}");
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], origin);
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_METHODS], "POST");
+        assert!(headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap()
+            .contains("content-encoding"));
+    }
+    for (uri, origin, code) in [
+        (
+            "/api/v1/ingest",
+            "https://evil.example",
+            "origin_not_allowed",
+        ),
+        ("/api/v1/ingest", "null", "origin_not_allowed"),
+        (
+            "/api/v1/ingest?site=blog",
+            "https://shop.example",
+            "origin_not_allowed",
+        ),
+        (
+            "/api/v1/ingest?site=nope",
+            "https://shop.example",
+            "unknown_site",
+        ),
+        (
+            "/api/v1/ingest?site=%3Cx%3E",
+            "https://shop.example",
+            "invalid_field",
+        ),
+    ] {
+        let (status, headers, json) = send_full(&app, preflight(uri, origin)).await;
+        assert!(status.is_client_error(), "{uri} {origin}: {status}");
+        assert_eq!(json["error"]["code"], code, "{uri} {origin}: {json}");
+        assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    }
+}
+
+#[tokio::test]
+async fn caps_on_events_and_event_bytes_answer_413_naming_the_field() {
+    let app = test_app_with(|config| {
+        config.ingest.max_events_per_batch = 5;
+        config.ingest.max_event_bytes = 600;
+    });
+    let vitals: Vec<_> = (0..3).map(|i| lcp(&format!("n{i}"), 100.0)).collect();
+    let mut body = batch("n", json!(vitals));
+    body["api_calls"] = json!((0..3)
+        .map(
+            |i| json!({ "id": format!("n-api{i}"), "ts": now_ms(), "method": "GET",
+            "path": "/x", "status": 200, "duration": 1.0 })
+        )
+        .collect::<Vec<_>>());
+    let (status, json) = post_raw(&app, body.to_string()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{json}");
+    assert_eq!(json["error"]["code"], "too_many_events");
+    assert_eq!(json["error"]["field"], "api_calls");
+
+    let mut big = lcp("big", 100.0);
+    big["attribution"] =
+        json!({ "target": "div", "url": format!("https://cdn.example/{}", "a".repeat(700)) });
+    let (status, json) =
+        post_raw(&app, batch("m", json!([lcp("m-0", 1.0), big])).to_string()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{json}");
+    assert_eq!(json["error"]["code"], "event_too_large");
+    assert_eq!(json["error"]["field"], "vitals[1]");
+
+    // Whitespace is not the event's size: what would be stored is.
+    let padded = format!(
+        "{{\"site\":\"demo\",\"page_view\":\"w\",\"seq\":0,\"page\":\"/\",\"vitals\":[{}{}]}}",
+        " ".repeat(5000),
+        lcp("w-0", 1.0)
+    );
+    let (status, json) = post_raw(&app, padded).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+}
+
+#[tokio::test]
+async fn forwarded_clients_get_their_own_rate_limit_only_behind_a_trusted_proxy() {
+    let app = test_app_with(|config| {
+        config.ingest.trusted_proxies =
+            vec![TrustedProxy::try_from("10.0.0.0/8".to_string()).unwrap()];
+        let limits = &mut config.ingest.rate_limit;
+        limits.per_ip_per_second = NonZeroU32::MIN;
+        limits.per_ip_burst = NonZeroU32::MIN;
+    });
+    let from = |peer: [u8; 4], forwarded: &str, id: &str| {
+        let mut request = ingest_from(peer, &batch(id, json!([lcp(id, 100.0)])));
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", forwarded.parse().unwrap());
+        request
+    };
+    // Two visitors behind the proxy each have their own bucket...
+    for (client, id) in [("203.0.113.1", "p1"), ("203.0.113.2", "p2")] {
+        let (status, json, _) = send(&app, from([10, 0, 0, 1], client, id)).await;
+        assert_eq!(status, StatusCode::OK, "{client}: {json}");
+    }
+    let (status, _, _) = send(&app, from([10, 0, 0, 1], "203.0.113.1", "p3")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // ...and a client that is not a proxy cannot pick a fresh bucket with the header.
+    let (status, _, _) = send(&app, from([198, 51, 100, 9], "203.0.113.9", "p4")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(&app, from([198, 51, 100, 9], "203.0.113.10", "p5")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }

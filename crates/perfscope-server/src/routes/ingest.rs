@@ -11,6 +11,7 @@ use crate::batch_decoder::BatchDecoder;
 use crate::client_ip::ClientIp;
 use crate::clock::now_ms;
 use crate::error::AppError;
+use crate::request_body;
 use crate::sites::{RequestOrigin, Sites};
 use crate::write_queue::EnqueueError;
 use axum::body::Bytes;
@@ -189,6 +190,7 @@ impl<'a> IngestRequest<'a> {
         let policy = &state.policy;
         let client = policy.client_ip.resolve(peer.ip(), self.headers);
         state.app.rate_limits.check_ip(client)?;
+        request_body::check_content_type(self.headers.get(header::CONTENT_TYPE))?;
         if let Some(site) = &self.site_in_url {
             let site = site.clone().map_err(AppError::InvalidField)?;
             self.check_site(&policy.sites, &site)?;
