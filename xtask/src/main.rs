@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's build, run and test commands, so that a fresh machine
 //! needs nothing but cargo to get going.
 
+mod bench_ingest;
 mod checks;
 mod shell;
 mod toolchain;
@@ -29,12 +30,24 @@ enum Command {
     Build,
     /// fmt check, clippy, all native tests, and the browser end-to-end tests.
     Test,
+    /// Benchmarks against the release build, with a reference measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        bench: Bench,
+    },
     /// Install the toolchain pieces the other commands need (each only when missing).
     Setup {
         /// Also install the browser and its driver for the end-to-end tests.
         #[arg(long)]
         browser: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Ingest over loopback HTTP: events/s, latency and peak RSS, beside the discard
+    /// route and raw SQLite inserts.
+    Ingest(bench_ingest::IngestBenchArgs),
 }
 
 fn main() -> Result<()> {
@@ -53,6 +66,9 @@ fn main() -> Result<()> {
             wasm::build_all(&root, &tools)
         }
         Command::Test => checks::test_all(&root),
+        Command::Bench { bench } => match bench {
+            Bench::Ingest(args) => bench_ingest::run(&root, &args),
+        },
         Command::Setup { browser } => {
             let needs = if browser {
                 toolchain::Needs::TEST
