@@ -47,7 +47,13 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
     let discard_url = format!("{}/api/v1/ingest/discard", collector.base_url);
 
     eprintln!("warming up…");
-    runtime.block_on(load(&http, &ingest_url, args.connections, Duration::from_secs(1), "warm"))?;
+    runtime.block_on(load(
+        &http,
+        &ingest_url,
+        args.connections,
+        Duration::from_secs(1),
+        "warm",
+    ))?;
     eprintln!("ingest: {} s…", args.seconds);
     let ingest = runtime.block_on(load(&http, &ingest_url, args.connections, phase, "ing"))?;
     let rss_after_ingest = collector.peak_rss_mb()?;

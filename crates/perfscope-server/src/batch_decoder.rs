@@ -124,18 +124,37 @@ impl io::Write for ByteCounter {
 
 /// Decodes with the path of the failing field, so the error can name it.
 pub fn decode_json(body: &[u8]) -> Result<Batch, AppError> {
+    // serde's derived structs also accept a JSON array of the fields in order; a batch
+    // is only ever an object, and saying so beats an error about `[0]`.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|&b| b != b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => AppError::InvalidField(FieldError::new("batch", "must be a JSON object")),
+                Err(err) => AppError::MalformedJson(err.to_string()),
+            },
+        );
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let batch: Batch = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if field == "." {
-                    "batch".to_string()
-                } else {
-                    field
+                let message = inner.to_string();
+                // serde reports a repeated key at the object that holds it; the key
+                // itself is the field the client got wrong.
+                let repeated = message
+                    .strip_prefix("duplicate field `")
+                    .and_then(|rest| rest.split_once('`'))
+                    .map(|(key, _)| key);
+                let field = match (field.as_str(), repeated) {
+                    (".", Some(key)) => key.to_string(),
+                    (".", None) => "batch".to_string(),
+                    (_, Some(key)) => format!("{field}.{key}"),
+                    (_, None) => field,
                 };
-                AppError::InvalidField(FieldError::new(field, inner.to_string()))
+                AppError::InvalidField(FieldError::new(field, message))
             }
             _ => AppError::MalformedJson(inner.to_string()),
         }
