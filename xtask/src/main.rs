@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's build, run and test commands, so that a fresh machine
 //! needs nothing but cargo to get going.
 
+mod bench_ingest;
 mod bench_query;
 mod checks;
 mod shell;
@@ -54,6 +55,9 @@ enum Bench {
         #[arg(long, default_value_t = 200)]
         iterations: usize,
     },
+    /// Ingest over loopback HTTP: events/s, latency and peak RSS, beside the discard
+    /// route and raw SQLite inserts.
+    Ingest(bench_ingest::IngestBenchArgs),
 }
 
 fn main() -> Result<()> {
@@ -95,6 +99,9 @@ fn main() -> Result<()> {
             }
             bench_query::run(&root, &bench_query::Options { sizes, iterations })
         }
+        Command::Bench {
+            bench: Bench::Ingest(args),
+        } => bench_ingest::run(&root, &args),
         Command::Setup { browser } => {
             let needs = if browser {
                 toolchain::Needs::TEST

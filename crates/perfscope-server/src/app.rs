@@ -1,13 +1,17 @@
 //! The router: every route, its layers, and the state handlers share.
 
+use crate::batch_decoder::BatchDecoder;
+use crate::client_ip::ClientIp;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::rate_limit::IngestRateLimits;
+use crate::routes::ingest::{IngestPolicy, IngestState};
 use crate::routes::{demo, export, ingest, query, static_files};
+use crate::sites::Sites;
 use crate::store::Store;
 use crate::write_queue::WriteQueue;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -15,7 +19,6 @@ use perfscope_model::{Limits, INGEST_PATH};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -28,21 +31,37 @@ pub struct AppState {
     pub rate_limits: Arc<IngestRateLimits>,
 }
 
+/// Served only with `ingest.discard_route = true`, for benchmarks.
+pub const DISCARD_PATH: &str = "/api/v1/ingest/discard";
+
 /// No request of ours legitimately takes longer; a stuck one is cut off.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn app(state: AppState) -> Router {
-    // Trackers post from every instrumented site's origin. The body is text/plain, a
-    // "simple" request, so browsers send no preflight; the layer still answers one.
-    let ingest_cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
-        .max_age(Duration::from_secs(24 * 3600));
-    let ingest_routes = Router::new()
-        .route(INGEST_PATH, post(ingest::ingest))
-        .layer(DefaultBodyLimit::max(state.config.ingest.max_body_bytes))
-        .layer(ingest_cors);
+    let ingest_config = &state.config.ingest;
+    let policy = IngestPolicy {
+        sites: Sites::new(&state.config.sites),
+        client_ip: ClientIp::new(&ingest_config.trusted_proxies),
+        decoder: BatchDecoder::new(
+            &state.limits,
+            ingest_config.max_events_per_batch,
+            ingest_config.max_event_bytes,
+            ingest_config.max_decompressed_bytes,
+        ),
+    };
+    // CORS is answered by the handlers: which origins may send depends on the site,
+    // and the site is only known from the request.
+    let mut ingest_routes =
+        Router::new().route(INGEST_PATH, post(ingest::ingest).options(ingest::preflight));
+    if ingest_config.discard_route {
+        ingest_routes = ingest_routes.route(DISCARD_PATH, post(ingest::discard));
+    }
+    let ingest_routes = ingest_routes
+        .layer(DefaultBodyLimit::max(ingest_config.max_body_bytes))
+        .with_state(IngestState {
+            app: state.clone(),
+            policy: Arc::new(policy),
+        });
 
     let api_routes = Router::new()
         .route("/api/v1/summary", get(query::summary))

@@ -1,9 +1,12 @@
 //! Collector configuration: defaults, then a TOML file, then `PERFSCOPE_*` variables.
 
+use crate::client_ip::TrustedProxy;
+use crate::sites::{AllowedOrigin, SiteKey};
 use crate::store::{CardinalityLimits, RetentionPolicy, DAY_MS};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -24,6 +27,29 @@ pub struct Config {
     /// Caps on distinct routes and endpoints per site; the overflow is kept as `other`.
     #[serde(default)]
     pub cardinality: CardinalityLimits,
+    /// The sites allowed to send batches. Setting any replaces the built-in two.
+    pub sites: Vec<SiteConfig>,
+}
+
+/// One instrumented site: the public key its tracker sends, and the web origins its
+/// pages are served from. Requests from the collector's own origin, and requests
+/// without an `Origin` header (not from a browser page), are accepted for every site.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub key: SiteKey,
+    /// `https://shop.example`, `https://*.shop.example` (any subdomain), or `*`.
+    #[serde(default)]
+    pub origins: Vec<AllowedOrigin>,
+}
+
+impl SiteConfig {
+    fn same_origin_only(key: &str) -> SiteConfig {
+        SiteConfig {
+            key: SiteKey::try_from(key.to_string()).expect("built-in site keys are valid"),
+            origins: Vec::new(),
+        }
+    }
 }
 
 /// How long each level of data is kept, in days, and how often old data is removed.
@@ -83,6 +109,18 @@ pub struct IngestConfig {
     /// Batches waiting for the writer; beyond this the collector answers 503.
     pub queue_capacity: usize,
     pub rate_limit: RateLimitConfig,
+    /// Events per batch, all kinds together; more is a 413.
+    pub max_events_per_batch: usize,
+    /// Bytes of one event, measured as compact JSON (so whitespace does not count);
+    /// more is a 413 naming the event.
+    pub max_event_bytes: usize,
+    /// Peers whose `X-Forwarded-For` names the client (addresses or CIDR ranges, e.g.
+    /// `127.0.0.1`, `10.0.0.0/8`). From any other peer the header is ignored.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Serves `POST /api/v1/ingest/discard`, which decodes and validates like ingest
+    /// and then drops the batch: the ceiling `cargo xtask bench ingest` measures
+    /// against. Off in production.
+    pub discard_route: bool,
 }
 
 /// Token buckets, counted in batches (requests), not events.
@@ -124,9 +162,18 @@ impl Default for Config {
                 max_decompressed_bytes: 1024 * 1024,
                 queue_capacity: 1024,
                 rate_limit: RateLimitConfig::default(),
+                max_events_per_batch: perfscope_model::Limits::default().max_events,
+                max_event_bytes: 8 * 1024,
+                trusted_proxies: Vec::new(),
+                discard_route: false,
             },
             retention: RetentionConfig::default(),
             cardinality: CardinalityLimits::default(),
+            // Out of the box the collector's own demo page and dashboard report to it.
+            sites: vec![
+                SiteConfig::same_origin_only("demo"),
+                SiteConfig::same_origin_only("perfscope-dashboard"),
+            ],
         }
     }
 }
@@ -148,8 +195,20 @@ impl Config {
         figment
             // PERFSCOPE_CONFIG names the file itself (a CLI flag), not a setting.
             .merge(Env::prefixed("PERFSCOPE_").split("__").ignore(&["config"]))
-            .extract()
-            .map_err(Box::new)
+            .extract::<Config>()
+            .map_err(Box::new)?
+            .checked()
+    }
+
+    fn checked(self) -> Result<Config, Box<figment::Error>> {
+        let mut keys = HashSet::new();
+        if let Some(site) = self.sites.iter().find(|s| !keys.insert(s.key.as_str())) {
+            return Err(Box::new(figment::Error::from(format!(
+                "site `{}` is configured twice",
+                site.key.as_str()
+            ))));
+        }
+        Ok(self)
     }
 }
 
@@ -209,6 +268,66 @@ mod tests {
             jail.set_env("PERFSCOPE_LISTN", "0.0.0.0:1");
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("listn"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sites_come_from_the_file_or_the_environment_and_replace_the_defaults() {
+        figment::Jail::expect_with(|jail| {
+            let defaults = Config::load(None).map_err(|e| *e)?;
+            let keys: Vec<_> = defaults.sites.iter().map(|s| s.key.as_str()).collect();
+            assert_eq!(keys, ["demo", "perfscope-dashboard"]);
+
+            jail.create_file(
+                "perfscope.toml",
+                "[[sites]]\nkey = \"shop\"\norigins = [\"https://Shop.example/\", \"https://*.shop.example\"]\n\
+                 [ingest]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n",
+            )?;
+            let config = Config::load(Some(Path::new("perfscope.toml"))).map_err(|e| *e)?;
+            assert_eq!(config.sites.len(), 1);
+            assert_eq!(config.sites[0].key.as_str(), "shop");
+            let origins: Vec<String> = config.sites[0]
+                .origins
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(origins, ["https://shop.example", "https://*.shop.example"]);
+            assert_eq!(config.ingest.trusted_proxies.len(), 2);
+
+            jail.set_env(
+                "PERFSCOPE_SITES",
+                r#"[{key="demo"}, {key="blog", origins=["https://blog.example"]}]"#,
+            );
+            let config = Config::load(Some(Path::new("perfscope.toml"))).map_err(|e| *e)?;
+            let keys: Vec<_> = config.sites.iter().map(|s| s.key.as_str()).collect();
+            assert_eq!(keys, ["demo", "blog"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_sites_and_proxies_fail_at_start() {
+        figment::Jail::expect_with(|jail| {
+            for (toml, expect) in [
+                ("[[sites]]\nkey = \"a b\"\n", "site key"),
+                (
+                    "[[sites]]\nkey = \"a\"\norigins = [\"shop.example\"]\n",
+                    "origin",
+                ),
+                ("[[sites]]\nkey = \"a\"\n[[sites]]\nkey = \"a\"\n", "twice"),
+                ("[[sites]]\nkey = \"a\"\nhosts = []\n", "hosts"),
+                (
+                    "[ingest]\ntrusted_proxies = [\"proxy.local\"]\n",
+                    "trusted proxy",
+                ),
+            ] {
+                jail.create_file("perfscope.toml", toml)?;
+                let err = Config::load(Some(Path::new("perfscope.toml")))
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains(expect), "{toml}: {err}");
+            }
             Ok(())
         });
     }

@@ -21,6 +21,8 @@ pub enum AppError {
     DecodedTooLarge { limit: usize },
     #[error("unsupported Content-Encoding `{0}`; use gzip, br or none")]
     UnsupportedEncoding(String),
+    #[error("unsupported Content-Type `{0}`; send text/plain or application/json in UTF-8")]
+    UnsupportedContentType(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("no such resource: {0}")]
@@ -34,6 +36,22 @@ pub enum AppError {
     /// The write queue is full; the client should retry after the given seconds.
     #[error("the collector is busy, retry in {retry_after_secs} s")]
     Overloaded { retry_after_secs: u64 },
+    /// The batch names a site key the collector is not configured for.
+    #[error("unknown site `{0}`")]
+    UnknownSite(String),
+    /// A browser page from an origin the site does not list sent a batch for it.
+    #[error("origin `{origin}` may not send batches for site `{site}`")]
+    OriginNotAllowed { site: String, origin: String },
+    /// A preflight from an origin no configured site lists.
+    #[error("origin `{0}` may not send batches to this collector")]
+    OriginNotAllowedAnywhere(String),
+    /// More events in one batch than the collector takes; `field` is the array that
+    /// went over.
+    #[error("{field}: at most {limit} events per batch, all kinds together")]
+    TooManyEvents { field: String, limit: usize },
+    /// One event larger than the collector takes; `field` names the event.
+    #[error("{field}: an event may be at most {limit} bytes as compact JSON")]
+    EventTooLarge { field: String, limit: usize },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -46,7 +64,15 @@ impl AppError {
             AppError::PayloadTooLarge { .. } | AppError::DecodedTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            AppError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyEvents { .. } | AppError::EventTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            AppError::UnknownSite(_)
+            | AppError::OriginNotAllowed { .. }
+            | AppError::OriginNotAllowedAnywhere(_) => StatusCode::FORBIDDEN,
+            AppError::UnsupportedEncoding(_) | AppError::UnsupportedContentType(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -61,7 +87,14 @@ impl AppError {
             AppError::PayloadTooLarge { .. } | AppError::DecodedTooLarge { .. } => {
                 "payload_too_large"
             }
+            AppError::TooManyEvents { .. } => "too_many_events",
+            AppError::EventTooLarge { .. } => "event_too_large",
+            AppError::UnknownSite(_) => "unknown_site",
+            AppError::OriginNotAllowed { .. } | AppError::OriginNotAllowedAnywhere(_) => {
+                "origin_not_allowed"
+            }
             AppError::UnsupportedEncoding(_) => "unsupported_encoding",
+            AppError::UnsupportedContentType(_) => "unsupported_content_type",
             AppError::BadRequest(_) => "bad_request",
             AppError::NotFound(_) => "not_found",
             AppError::Overloaded { .. } => "overloaded",
@@ -79,6 +112,15 @@ impl IntoResponse for AppError {
         }
         let field = match &self {
             AppError::InvalidField(e) => Some(e.field.clone()),
+            AppError::TooManyEvents { field, .. } | AppError::EventTooLarge { field, .. } => {
+                Some(field.clone())
+            }
+            AppError::UnknownSite(_) => Some("site".to_string()),
+            AppError::UnsupportedContentType(_) => Some("content-type".to_string()),
+            AppError::UnsupportedEncoding(_) => Some("content-encoding".to_string()),
+            AppError::OriginNotAllowed { .. } | AppError::OriginNotAllowedAnywhere(_) => {
+                Some("origin".to_string())
+            }
             _ => None,
         };
         let body = ApiErrorResponse {

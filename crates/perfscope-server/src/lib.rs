@@ -2,12 +2,15 @@
 //! tests drive with `oneshot`.
 
 pub mod app;
+pub mod batch_decoder;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod rate_limit;
 pub mod request_body;
 pub mod routes;
+pub mod sites;
 pub mod store;
 pub mod user_agent;
 pub mod write_queue;

@@ -32,6 +32,31 @@ pub fn decode(
     }
 }
 
+/// Accepts what a tracker sends (`text/plain`, which needs no CORS preflight) and what
+/// an API client would (`application/json`), in UTF-8; no header at all is treated as
+/// JSON. Anything else is refused before the body is read.
+pub fn check_content_type(content_type: Option<&HeaderValue>) -> Result<(), AppError> {
+    let Some(value) = content_type else {
+        return Ok(());
+    };
+    let refused =
+        || AppError::UnsupportedContentType(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let value = value.to_str().map_err(|_| refused())?.to_ascii_lowercase();
+    let mut parts = value.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or_default();
+    if !matches!(essence, "text/plain" | "application/json") {
+        return Err(refused());
+    }
+    for parameter in parts.filter(|p| !p.is_empty()) {
+        match parameter.split_once('=') {
+            Some(("charset", charset)) if matches!(charset.trim_matches('"'), "utf-8" | "utf8") => {
+            }
+            _ => return Err(refused()),
+        }
+    }
+    Ok(())
+}
+
 fn inflate(decoder: impl Read, max_decoded: usize) -> Result<Bytes, AppError> {
     let mut out = Vec::new();
     // One byte past the cap tells "exactly at the limit" from "over it".
@@ -101,6 +126,34 @@ mod tests {
                 .len(),
             1 << 20
         );
+    }
+
+    #[test]
+    fn only_utf8_text_or_json_content_types_pass() {
+        assert!(check_content_type(None).is_ok());
+        for ok in [
+            "text/plain",
+            "text/plain;charset=UTF-8",
+            "Application/JSON; charset=\"utf-8\"",
+        ] {
+            assert!(check_content_type(Some(&header(ok))).is_ok(), "{ok}");
+        }
+        for bad in [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "text/plain; charset=utf-16",
+            "text/html",
+            "application/json; foo=bar",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    check_content_type(Some(&header(bad))),
+                    Err(AppError::UnsupportedContentType(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

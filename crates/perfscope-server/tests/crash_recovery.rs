@@ -28,6 +28,7 @@ impl Collector {
                 "1000000",
             )
             .env("PERFSCOPE_INGEST__RATE_LIMIT__PER_SITE_BURST", "1000000")
+            .env("PERFSCOPE_SITES", r#"[{key="crash"}]"#)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()

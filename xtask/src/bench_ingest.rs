@@ -1,0 +1,480 @@
+//! `cargo xtask bench ingest`: a load generator over loopback HTTP against the release
+//! collector, printed beside two ceilings measured in the same run — the discard route
+//! (decode and validate, no storage) and raw batched SQLite inserts of the same rows.
+
+use crate::shell;
+use anyhow::{bail, Context, Result};
+use perfscope_model::{
+    ApiCallEvent, ApiOutcome, Attribution, Batch, DeviceClass, InteractionType, NetworkTiming,
+    PageContext, VitalEvent, VitalName,
+};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const EVENTS_PER_BATCH: usize = 50;
+/// Stands for the page view id in the serialised template; event ids derive from it.
+const PAGE_VIEW_MARK: &str = "PAGEVIEW";
+const TARGET_EVENTS_PER_SEC: f64 = 150_000.0;
+const TARGET_RSS_MB: f64 = 200.0;
+
+#[derive(clap::Args)]
+pub struct IngestBenchArgs {
+    /// Seconds each measured phase runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent HTTP connections.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+}
+
+pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
+    shell::run(shell::cargo().args(["build", "--release", "-p", "perfscope-server"]))?;
+    let work = root.join("target/bench-ingest");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let phase = Duration::from_secs(args.seconds);
+
+    let collector = Collector::start(&root.join("target/release/perfscope"), &work)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections)
+        .build()?;
+    let ingest_url = format!("{}/api/v1/ingest", collector.base_url);
+    let discard_url = format!("{}/api/v1/ingest/discard", collector.base_url);
+
+    eprintln!("warming up…");
+    runtime.block_on(load(
+        &http,
+        &ingest_url,
+        args.connections,
+        Duration::from_secs(1),
+        "warm",
+    ))?;
+    eprintln!("ingest: {} s…", args.seconds);
+    let ingest = runtime.block_on(load(&http, &ingest_url, args.connections, phase, "ing"))?;
+    let rss_after_ingest = collector.peak_rss_mb()?;
+    eprintln!("discard route: {} s…", args.seconds);
+    let discard = runtime.block_on(load(&http, &discard_url, args.connections, phase, "dis"))?;
+    let rss_after_all = collector.peak_rss_mb()?;
+    let stored = runtime.block_on(stored_events(&http, &collector.base_url))?;
+    drop(collector);
+
+    eprintln!("raw SQLite inserts: {} s…", args.seconds);
+    let sqlite = raw_sqlite_inserts(&work.join("raw.db"), phase)?;
+
+    println!();
+    println!(
+        "ingest bench: batches of {EVENTS_PER_BATCH} events, {} connections, {} s per phase, release build, loopback HTTP",
+        args.connections, args.seconds
+    );
+    println!(
+        "{:<44} {:>12} {:>10} {:>9} {:>9}",
+        "", "events/s", "batches/s", "p50 ms", "p99 ms"
+    );
+    ingest.print("POST /api/v1/ingest (stored)");
+    discard.print("POST /api/v1/ingest/discard (no storage)");
+    println!(
+        "{:<44} {:>12.0} {:>10.0} {:>9} {:>9}",
+        "raw SQLite batched inserts (same rows)",
+        sqlite.events_per_sec,
+        sqlite.events_per_sec / EVENTS_PER_BATCH as f64,
+        "-",
+        "-"
+    );
+    println!(
+        "collector peak RSS (VmHWM): {rss_after_ingest:.1} MB after ingest, {rss_after_all:.1} MB after the discard phase"
+    );
+    println!(
+        "refused during ingest: {} (429/503); events stored per /api/v1/sites: {stored}",
+        ingest.refused
+    );
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!(
+        "target ≥ {TARGET_EVENTS_PER_SEC:.0} events/s: {}; target RSS ≤ {TARGET_RSS_MB:.0} MB: {}",
+        verdict(ingest.events_per_sec() >= TARGET_EVENTS_PER_SEC),
+        verdict(rss_after_ingest <= TARGET_RSS_MB)
+    );
+    Ok(())
+}
+
+struct Collector {
+    process: Child,
+    base_url: String,
+}
+
+impl Collector {
+    fn start(binary: &Path, work: &Path) -> Result<Collector> {
+        let config = work.join("perfscope.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:0\"\n\
+                 [storage]\npath = \"{}\"\n\
+                 [ingest]\ndiscard_route = true\n\
+                 [ingest.rate_limit]\n\
+                 per_ip_per_second = 1000000\nper_ip_burst = 1000000\n\
+                 per_site_per_second = 1000000\nper_site_burst = 1000000\n\
+                 [[sites]]\nkey = \"bench\"\n",
+                work.join("perfscope.db").display()
+            ),
+        )?;
+        let mut process = Command::new(binary)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let mut stdout = BufReader::new(process.stdout.take().context("no stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let Some(base_url) = line.trim().strip_prefix("perfscope listening on ") else {
+            bail!("unexpected first line from the collector: {line:?}");
+        };
+        let base_url = base_url.to_string();
+        std::thread::spawn(move || for _ in stdout.lines() {});
+        Ok(Collector { process, base_url })
+    }
+
+    /// Peak resident set size so far, from the kernel's own accounting.
+    fn peak_rss_mb(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.id()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmHWM in /proc/<pid>/status")?;
+        Ok(kib / 1024.0)
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+struct LoadResult {
+    ok_batches: u64,
+    refused: u64,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+}
+
+impl LoadResult {
+    fn events_per_sec(&self) -> f64 {
+        (self.ok_batches * EVENTS_PER_BATCH as u64) as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile_ms(&self, q: f64) -> f64 {
+        let index = ((self.latencies_us.len() as f64 - 1.0) * q).round() as usize;
+        self.latencies_us.get(index).copied().unwrap_or(0) as f64 / 1000.0
+    }
+
+    fn print(&self, label: &str) {
+        println!(
+            "{label:<44} {:>12.0} {:>10.0} {:>9.2} {:>9.2}",
+            self.events_per_sec(),
+            self.ok_batches as f64 / self.elapsed.as_secs_f64(),
+            self.percentile_ms(0.5),
+            self.percentile_ms(0.99)
+        );
+    }
+}
+
+/// `connections` closed-loop senders for `duration`; each batch is new (fresh page
+/// view and event ids), so nothing is a duplicate.
+async fn load(
+    http: &reqwest::Client,
+    url: &str,
+    connections: usize,
+    duration: Duration,
+    tag: &'static str,
+) -> Result<LoadResult> {
+    // Serialised once: a fresh page view per request is a text substitution, so the
+    // generator spends its CPU on sending, not on JSON, and leaves more to the collector.
+    let template = serde_json::to_string(&realistic_batch(PAGE_VIEW_MARK))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let refused = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let senders: Vec<_> = (0..connections)
+        .map(|sender| {
+            let (http, url, stop, refused, template) = (
+                http.clone(),
+                url.to_string(),
+                stop.clone(),
+                refused.clone(),
+                template.clone(),
+            );
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let body = template.replace(PAGE_VIEW_MARK, &format!("{tag}{sender}-{n}"));
+                    n += 1;
+                    let sent = Instant::now();
+                    let response = http
+                        .post(&url)
+                        .header("content-type", "text/plain")
+                        .body(body)
+                        .send()
+                        .await?;
+                    let status = response.status();
+                    let _ = response.bytes().await?;
+                    if status.is_success() {
+                        latencies.push(sent.elapsed().as_micros() as u64);
+                    } else if status.as_u16() == 429 || status.as_u16() == 503 {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        bail!("{url} answered {status}");
+                    }
+                }
+                Ok::<_, anyhow::Error>(latencies)
+            })
+        })
+        .collect();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies_us = Vec::new();
+    for sender in senders {
+        latencies_us.extend(sender.await??);
+    }
+    let elapsed = start.elapsed();
+    latencies_us.sort_unstable();
+    Ok(LoadResult {
+        ok_batches: latencies_us.len() as u64,
+        refused: refused.load(Ordering::Relaxed),
+        elapsed,
+        latencies_us,
+    })
+}
+
+async fn stored_events(http: &reqwest::Client, base_url: &str) -> Result<u64> {
+    let sites: serde_json::Value = http
+        .get(format!("{base_url}/api/v1/sites"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(sites
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|site| site["site"] == "bench")
+        .filter_map(|site| site["events"].as_u64())
+        .sum())
+}
+
+fn now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as f64
+}
+
+/// One page view's worth: the five vitals with attribution, then API calls with
+/// resource timing, as a real tracker sends them.
+fn realistic_batch(page_view: &str) -> Batch {
+    let ts = now_ms();
+    let vital = |i: usize, name: VitalName, value: f64, attribution: Attribution| VitalEvent {
+        id: format!("{page_view}-{i}"),
+        ts,
+        name,
+        value,
+        attribution: Some(attribution),
+    };
+    let mut vitals = vec![
+        vital(
+            0,
+            VitalName::Lcp,
+            1840.0,
+            Attribution {
+                target: Some("main > section.hero > img.hero-image".into()),
+                url: Some("https://cdn.shop.example/img/hero-1200.avif".into()),
+                time_to_first_byte: Some(210.0),
+                resource_load_delay: Some(120.0),
+                resource_load_duration: Some(900.0),
+                element_render_delay: Some(610.0),
+                ..Attribution::default()
+            },
+        ),
+        vital(
+            1,
+            VitalName::Inp,
+            232.0,
+            Attribution {
+                target: Some("button#add-to-cart".into()),
+                interaction_type: Some(InteractionType::Pointer),
+                input_delay: Some(12.0),
+                processing_duration: Some(180.0),
+                presentation_delay: Some(40.0),
+                scripts: vec!["https://shop.example/assets/app-4f2a9c.js".into()],
+                ..Attribution::default()
+            },
+        ),
+        vital(
+            2,
+            VitalName::Cls,
+            0.08,
+            Attribution {
+                target: Some("div.promo-banner".into()),
+                largest_shift_time: Some(1320.0),
+                largest_shift_value: Some(0.06),
+                ..Attribution::default()
+            },
+        ),
+    ];
+    vitals.push(VitalEvent {
+        id: format!("{page_view}-3"),
+        ts,
+        name: VitalName::Fcp,
+        value: 920.0,
+        attribution: None,
+    });
+    vitals.push(VitalEvent {
+        id: format!("{page_view}-4"),
+        ts,
+        name: VitalName::Ttfb,
+        value: 210.0,
+        attribution: None,
+    });
+    const ENDPOINTS: [(&str, &str); 5] = [
+        ("GET", "/api/products/:id"),
+        ("GET", "/api/cart"),
+        ("POST", "/api/cart/items"),
+        ("GET", "/api/recommendations"),
+        ("GET", "/api/search"),
+    ];
+    let api_calls = (vitals.len()..EVENTS_PER_BATCH)
+        .map(|i| {
+            let (method, path) = ENDPOINTS[i % ENDPOINTS.len()];
+            let status = if i % 17 == 0 { 503 } else { 200 };
+            ApiCallEvent {
+                id: format!("{page_view}-{i}"),
+                ts: ts + i as f64,
+                method: method.into(),
+                path: path.into(),
+                status,
+                duration: 40.0 + (i * 7 % 300) as f64,
+                outcome: if status == 200 {
+                    ApiOutcome::Ok
+                } else {
+                    ApiOutcome::HttpError
+                },
+                response_size: Some(1200 + i as u64 * 31),
+                timing: Some(NetworkTiming {
+                    dns: 0.0,
+                    connect: 0.0,
+                    ttfb: 30.0 + i as f64,
+                    download: 4.5,
+                }),
+            }
+        })
+        .collect();
+    Batch {
+        site: "bench".into(),
+        page_view: page_view.into(),
+        seq: 0,
+        page: "/products/:id".into(),
+        context: PageContext {
+            device: DeviceClass::Mobile,
+            viewport_width: 390,
+            viewport_height: 844,
+            ..PageContext::default()
+        },
+        vitals,
+        api_calls,
+        ..Batch::default()
+    }
+}
+
+struct SqliteResult {
+    events_per_sec: f64,
+}
+
+/// The rows of the same batches, written with rusqlite directly: the same table shapes
+/// and pragmas as the collector's SQLite store (copied here, as the bench's own
+/// reference), 256 batches per transaction like its writer. SQLite's own ceiling on
+/// this disk, with no HTTP, JSON or validation in the way.
+fn raw_sqlite_inserts(db: &PathBuf, duration: Duration) -> Result<SqliteResult> {
+    const GROUP: usize = 256;
+    let mut conn = rusqlite::Connection::open(db)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(
+        "CREATE TABLE vitals (site TEXT NOT NULL, id TEXT NOT NULL, page_view TEXT NOT NULL,
+             page TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, ts INTEGER NOT NULL,
+             PRIMARY KEY (site, id)) WITHOUT ROWID;
+         CREATE INDEX vitals_by_time ON vitals (site, name, ts);
+         CREATE TABLE api_calls (site TEXT NOT NULL, id TEXT NOT NULL, page_view TEXT NOT NULL,
+             page TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
+             duration REAL NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (site, id)) WITHOUT ROWID;
+         CREATE INDEX api_calls_by_time ON api_calls (site, ts);",
+    )?;
+    let mut inserting = Duration::ZERO;
+    let mut events = 0u64;
+    let mut n = 0u64;
+    while inserting < duration {
+        // Built outside the timed part: the collector decodes before its writer runs.
+        let batches: Vec<Batch> = (0..GROUP)
+            .map(|_| {
+                n += 1;
+                realistic_batch(&format!("raw-{n}"))
+            })
+            .collect();
+        let started = Instant::now();
+        let tx = conn.transaction()?;
+        {
+            let mut vital = tx.prepare_cached(
+                "INSERT OR IGNORE INTO vitals (site, id, page_view, page, name, value, ts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut api = tx.prepare_cached(
+                "INSERT OR IGNORE INTO api_calls
+                 (site, id, page_view, page, method, path, status, duration, ts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for batch in &batches {
+                for v in &batch.vitals {
+                    vital.execute(rusqlite::params![
+                        batch.site,
+                        v.id,
+                        batch.page_view,
+                        batch.page,
+                        v.name.as_str(),
+                        v.value,
+                        v.ts as i64
+                    ])?;
+                }
+                for a in &batch.api_calls {
+                    api.execute(rusqlite::params![
+                        batch.site,
+                        a.id,
+                        batch.page_view,
+                        batch.page,
+                        a.method,
+                        a.path,
+                        a.status,
+                        a.duration,
+                        a.ts as i64
+                    ])?;
+                }
+                events += batch.event_count() as u64;
+            }
+        }
+        tx.commit()?;
+        inserting += started.elapsed();
+    }
+    Ok(SqliteResult {
+        events_per_sec: events as f64 / inserting.as_secs_f64(),
+    })
+}
