@@ -69,7 +69,7 @@ async fn run_writer(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>) {
         let (batches, replies): (Vec<Batch>, Vec<_>) =
             jobs.drain(..).map(|job| (job.batch, job.done)).unzip();
         let store = Arc::clone(&store);
-        let result = tokio::task::spawn_blocking(move || store.insert_batches(&batches))
+        let result = tokio::task::spawn_blocking(move || store.insert_plain_batches(&batches))
             .await
             .map_err(anyhow::Error::from)
             .and_then(|r| r);

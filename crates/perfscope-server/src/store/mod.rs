@@ -1,43 +1,139 @@
 //! The storage trait every backend implements, and the backends.
 
+mod clickhouse;
 mod percentile;
-mod sqlite;
 
+pub use clickhouse::{ClickHouseOptions, ClickHouseStore};
 pub use percentile::percentile;
-pub use sqlite::SqliteStore;
 
-use perfscope_model::{Batch, SiteInfo, Summary};
+// BEGIN branch bridge (server-clickhouse only): keeps the pre-SPEC SqliteStore and the
+// pre-SPEC callers (write_queue, routes) compiling until server-rollups' SQLite store and
+// routes are merged. The coordinator deletes these two lines and `legacy_bridge.rs`.
+mod legacy_bridge;
+pub use legacy_bridge::SqliteStore;
+// END branch bridge
+
+use perfscope_model::{
+    Batch, BreakdownRow, Dimension, EndpointSummary, Filter, SeriesPoint, SiteInfo, TargetSummary,
+    VitalName, VitalSample, VitalSummary,
+};
 
 /// What one group commit did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InsertOutcome {
     pub stored: u64,
-    /// Events whose id was already stored (a retried batch); kept once.
+    /// Events whose (site, id) was already stored (a retried batch); kept once.
     pub duplicates: u64,
 }
 
-impl InsertOutcome {
-    /// Tallies one `INSERT OR IGNORE`: 1 row written, or 0 for an id already stored.
-    pub fn count(&mut self, rows_inserted: usize) {
-        if rows_inserted == 0 {
-            self.duplicates += 1;
-        } else {
-            self.stored += 1;
-        }
-    }
-}
-
 /// A time range in milliseconds since the Unix epoch, `from` inclusive, `to` exclusive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimeRange {
     pub from: i64,
     pub to: i64,
 }
 
+/// A batch as the collector accepted it: what the browser sent, plus what only the
+/// collector knows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AcceptedBatch {
+    pub batch: Batch,
+    /// Browser family from the User-Agent header (`chrome`, `firefox`, `safari`, `edge`,
+    /// `other`).
+    pub browser: String,
+    /// Collector clock at acceptance, ms since the Unix epoch.
+    pub received_ms: i64,
+}
+
+/// What every query is about: one site, a time range (by event `ts`), a filter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub site: String,
+    pub range: TimeRange,
+    pub filter: Filter,
+}
+
+/// What a time series is of.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SeriesMetric {
+    Vital(VitalName),
+    /// Latency (and error rate) of API calls; `None` for all endpoints together.
+    Api {
+        endpoint: Option<(String, String)>,
+    },
+}
+
+/// How long each level is kept, in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    pub raw_ms: i64,
+    pub minute_ms: i64,
+    pub hour_ms: i64,
+    pub day_ms: i64,
+}
+
+/// Rows (or rollup buckets) a retention pass removed, per level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub raw: u64,
+    pub minute: u64,
+    pub hour: u64,
+    pub day: u64,
+}
+
 /// Calls may block: async callers run them on the blocking pool.
+///
+/// Semantics every backend shares:
+/// - Percentiles are within 1 % relative error of the exact nearest-rank value
+///   (DDSketch-style log buckets); counts and rating-band counts are exact.
+/// - Each (site, event id) is counted once, however often it was inserted.
+/// - Queries see every event whose insert returned Ok (read-your-writes).
+/// - `route`s beyond the per-site cardinality cap (configurable, default 500 distinct
+///   routes and 500 distinct endpoints per site) are stored and reported under `other`.
+/// - Results for vitals are in `VitalName::ALL` order, always one entry per vital (count
+///   0 and `None` percentiles when empty); endpoints slowest p95 first; breakdown rows
+///   most samples first; series points ascending, empty buckets omitted.
 pub trait Store: Send + Sync + 'static {
-    /// Stores all batches in one transaction, all of them or none; one outcome per batch.
-    fn insert_batches(&self, batches: &[Batch]) -> anyhow::Result<Vec<InsertOutcome>>;
-    fn summary(&self, site: &str, range: TimeRange) -> anyhow::Result<Summary>;
+    /// Stores all batches, all or none; one outcome per batch, in order. Returns only
+    /// once the events are durable (committed, or in a durable spill file that will be
+    /// replayed).
+    fn insert_batches(&self, batches: &[AcceptedBatch]) -> anyhow::Result<Vec<InsertOutcome>>;
+    fn vitals(&self, scope: &Scope) -> anyhow::Result<Vec<VitalSummary>>;
+    fn endpoints(&self, scope: &Scope) -> anyhow::Result<Vec<EndpointSummary>>;
+    fn breakdown(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        by: Dimension,
+        limit: usize,
+    ) -> anyhow::Result<Vec<BreakdownRow>>;
+    /// `bucket_ms` is a multiple of a minute; bucket starts are multiples of `bucket_ms`.
+    fn series(
+        &self,
+        scope: &Scope,
+        metric: &SeriesMetric,
+        bucket_ms: i64,
+    ) -> anyhow::Result<Vec<SeriesPoint>>;
+    /// Attribution targets of `metric` (LCP element, CLS largest-shift source, INP
+    /// target), most samples first.
+    fn top_targets(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        limit: usize,
+    ) -> anyhow::Result<Vec<TargetSummary>>;
+    /// Raw events for drill-down, newest first (only while raw retention keeps them).
+    fn samples(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        limit: usize,
+    ) -> anyhow::Result<Vec<VitalSample>>;
     fn sites(&self) -> anyhow::Result<Vec<SiteInfo>>;
+    /// Deletes what is older than the policy allows at `now_ms`.
+    fn enforce_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now_ms: i64,
+    ) -> anyhow::Result<RetentionReport>;
 }
