@@ -2,6 +2,7 @@
 //! needs nothing but cargo to get going.
 
 mod checks;
+mod clickhouse;
 mod shell;
 mod toolchain;
 mod wasm;

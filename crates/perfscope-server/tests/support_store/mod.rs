@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test crate uses its own part of this module.
 
+pub mod clickhouse_server;
+
 use perfscope_model::{
     ApiCallEvent, ApiOutcome, AssetEvent, AssetKind, Attribution, Batch, ConnectionType,
     CustomMetricEvent, DeviceClass, LongFrameEvent, MemoryEvent, NavigationType, PageContext,

@@ -173,7 +173,9 @@ impl ClickHouseStore {
     /// the outcome then counts a retried event as stored, while storage still keeps it
     /// once.
     fn stored_ids(&self, keys: &[(String, String)]) -> HashSet<(String, String)> {
-        if keys.is_empty() || !self.schema_ready.load(Ordering::Acquire) {
+        // While flushes fail, asking would only add a timeout to every acknowledgement.
+        if keys.is_empty() || !self.schema_ready.load(Ordering::Acquire) || self.writer.is_failing()
+        {
             return HashSet::new();
         }
         let mut by_site: BTreeMap<&str, Vec<String>> = BTreeMap::new();

@@ -230,6 +230,11 @@ impl Writer {
         }
     }
 
+    /// The last flush failed: ClickHouse is unreachable or refusing rows.
+    pub fn is_failing(&self) -> bool {
+        self.lock().last_error.is_some()
+    }
+
     pub fn stats(&self) -> WriterStats {
         let state = self.lock();
         WriterStats {
