@@ -107,41 +107,41 @@ mod cases {
         let ttfb = long_tail(3000, 12, 600.0);
         let fast = long_tail(400, 13, 80.0);
         let slow = long_tail(100, 14, 900.0);
-        let mut batches = Vec::new();
-        for chunk in 0..30 {
-            let mut b = page_view("shop", &format!("pv{chunk}"), "/");
-            for i in chunk * 100..(chunk + 1) * 100 {
-                let ts = T0 + i as i64 * 1000;
-                b = b.vital(&format!("l{i}"), VitalName::Lcp, lcp[i], ts).vital(
-                    &format!("t{i}"),
-                    VitalName::Ttfb,
-                    ttfb[i],
-                    ts,
-                );
-            }
-            for i in chunk * 14..((chunk + 1) * 14).min(400) {
-                let status = if i % 10 == 0 { 500 } else { 200 };
-                b = b.call(
-                    &format!("f{i}"),
-                    "GET",
-                    "/api/items",
-                    status,
-                    fast[i],
-                    T0 + i as i64,
-                );
-            }
-            for i in chunk * 4..((chunk + 1) * 4).min(100) {
-                b = b.call(
-                    &format!("s{i}"),
-                    "POST",
-                    "/api/order",
-                    201,
-                    slow[i],
-                    T0 + i as i64,
-                );
-            }
-            batches.push(b.build());
+        // 30 page views share the events round-robin.
+        let mut views: Vec<_> = (0..30)
+            .map(|c| page_view("shop", &format!("pv{c}"), "/"))
+            .collect();
+        for (i, (l, t)) in lcp.iter().zip(&ttfb).enumerate() {
+            let ts = T0 + i as i64 * 1000;
+            views[i % 30] = views[i % 30]
+                .clone()
+                .vital(&format!("l{i}"), VitalName::Lcp, *l, ts)
+                .vital(&format!("t{i}"), VitalName::Ttfb, *t, ts);
         }
+        for (i, duration) in fast.iter().enumerate() {
+            let status = if i % 10 == 0 { 500 } else { 200 };
+            let id = format!("f{i}");
+            views[i % 30] = views[i % 30].clone().call(
+                &id,
+                "GET",
+                "/api/items",
+                status,
+                *duration,
+                T0 + i as i64,
+            );
+        }
+        for (i, duration) in slow.iter().enumerate() {
+            let id = format!("s{i}");
+            views[i % 30] = views[i % 30].clone().call(
+                &id,
+                "POST",
+                "/api/order",
+                201,
+                *duration,
+                T0 + i as i64,
+            );
+        }
+        let batches: Vec<AcceptedBatch> = views.into_iter().map(|v| v.build()).collect();
         let outcomes = insert(store.as_ref(), &batches);
         let stored: u64 = outcomes.iter().map(|o| o.stored).sum();
         assert_eq!(stored, 6000 + 400 + 100);

@@ -22,7 +22,8 @@ fn gamma() -> f64 {
 
 /// The bucket index of `value` (non-negative; negative values count as 0).
 pub fn bucket_of(value: f64) -> i16 {
-    if !(value > SMALLEST) {
+    // NaN never passes validation; it would land here too.
+    if value.is_nan() || value <= SMALLEST {
         return ZERO_BUCKET;
     }
     let index = (value.ln() / gamma().ln()).ceil();
