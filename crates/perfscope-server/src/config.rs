@@ -162,7 +162,7 @@ mod tests {
             assert_eq!(config.storage.path, PathBuf::from("/tmp/env.db"));
             assert_eq!(config.storage.url, None);
             jail.set_env("PERFSCOPE_STORAGE__URL", "clickhouse://db:8123/perf");
-            let config = Config::load(None).map_err(|e| *e)?;
+            let config = Config::load(Some(Path::new("perfscope.toml"))).map_err(|e| *e)?;
             assert_eq!(
                 config.storage.url.as_deref(),
                 Some("clickhouse://db:8123/perf")
