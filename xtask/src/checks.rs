@@ -14,7 +14,14 @@ pub fn test_all(root: &Path) -> Result<()> {
     let wasm = "--target=wasm32-unknown-unknown";
     clippy(&["-p", "perfscope-tracker", "--features", "standalone", wasm])?;
     clippy(&["-p", "perfscope-dashboard", wasm])?;
-    run(cargo().args(["test", "--workspace"]))?;
+    // The storage tests run against a real ClickHouse; it stops when `clickhouse` drops,
+    // also when a test fails.
+    let clickhouse = crate::clickhouse::start(root)?;
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("E2E_CLICKHOUSE_URL", &clickhouse.url)
+        .env("E2E_CLICKHOUSE_SERVER_BIN", &clickhouse.server_bin))?;
+    drop(clickhouse);
 
     wasm::build_all(root, &tools)?;
     run(cargo().args(["build", "-p", "perfscope-server"]))?;

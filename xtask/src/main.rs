@@ -4,6 +4,7 @@
 mod bench_ingest;
 mod bench_query;
 mod checks;
+mod clickhouse;
 mod shell;
 mod toolchain;
 mod wasm;

@@ -106,7 +106,7 @@ fn ensure_cargo_tool(binary: &str, krate: &str, version_prefix: &str, args: &[&s
     run(&mut install)
 }
 
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     if packages.is_empty() {
         return Ok(());
     }

@@ -94,8 +94,24 @@ impl RetentionConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
-    /// SQLite database file; its directory is created on first start.
+    /// SQLite database file; its directory is created on first start. With `url` set,
+    /// its directory holds the ClickHouse spill files instead.
     pub path: PathBuf,
+    /// A ClickHouse server to store in instead of SQLite: `clickhouse://host:8123/db` or
+    /// `http://host:8123/db` (its HTTP interface; database `perfscope` when omitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl StorageConfig {
+    /// Where acknowledged rows wait while ClickHouse is unreachable: next to the SQLite
+    /// file, so one data directory holds all local state.
+    pub fn spill_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("clickhouse-spill")
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -154,6 +170,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             storage: StorageConfig {
                 path: PathBuf::from("perfscope-data/perfscope.db"),
+                url: None,
             },
             dashboard_dir: PathBuf::from("target/dist/dashboard"),
             tracker_dir: PathBuf::from("target/dist/tracker"),
@@ -264,6 +281,17 @@ mod tests {
             jail.set_env("PERFSCOPE_CONFIG", "perfscope.toml");
             let config = Config::load(Some(Path::new("perfscope.toml"))).map_err(|e| *e)?;
             assert_eq!(config.storage.path, PathBuf::from("/tmp/env.db"));
+            assert_eq!(config.storage.url, None);
+            jail.set_env("PERFSCOPE_STORAGE__URL", "clickhouse://db:8123/perf");
+            let config = Config::load(Some(Path::new("perfscope.toml"))).map_err(|e| *e)?;
+            assert_eq!(
+                config.storage.url.as_deref(),
+                Some("clickhouse://db:8123/perf")
+            );
+            assert_eq!(
+                config.storage.spill_dir(),
+                PathBuf::from("/tmp/clickhouse-spill")
+            );
             assert_eq!(config.listen.port(), 9000);
             jail.set_env("PERFSCOPE_LISTN", "0.0.0.0:1");
             let err = Config::load(None).unwrap_err().to_string();

@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand};
 use perfscope_model::Limits;
 use perfscope_server::clock;
 use perfscope_server::rate_limit::IngestRateLimits;
-use perfscope_server::store::{RetentionPolicy, SqliteStore, Store};
+use perfscope_server::store::{
+    ClickHouseOptions, ClickHouseStore, RetentionPolicy, SqliteStore, Store,
+};
 use perfscope_server::write_queue::WriteQueue;
 use perfscope_server::{app, AppState, Config};
 use std::net::SocketAddr;
@@ -82,10 +84,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.tracker_dir = dir;
     }
 
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(
-        &config.storage.path,
-        config.cardinality,
-    )?);
+    let store: Arc<dyn Store> = match &config.storage.url {
+        Some(url) => {
+            let options = ClickHouseOptions::new(url, config.storage.spill_dir());
+            // Opening talks to ClickHouse over blocking HTTP.
+            let store = tokio::task::spawn_blocking(move || ClickHouseStore::open(options))
+                .await?
+                .context("opening the ClickHouse store")?;
+            tracing::info!(url = %url, spill = %config.storage.spill_dir().display(), "storage: ClickHouse");
+            Arc::new(store)
+        }
+        None => {
+            tracing::info!(db = %config.storage.path.display(), "storage: SQLite");
+            Arc::new(SqliteStore::open_with(
+                &config.storage.path,
+                config.cardinality,
+            )?)
+        }
+    };
     let (queue, writer) = WriteQueue::start(Arc::clone(&store), config.ingest.queue_capacity);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -115,7 +131,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_limits,
     };
 
-    tracing::info!(db = %config.storage.path.display(), "storage ready");
     // Printed on stdout (not only logged) so scripts and tests can find the port.
     println!("perfscope listening on http://{addr}");
     println!("  dashboard: http://{addr}/performance/");

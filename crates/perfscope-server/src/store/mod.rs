@@ -4,6 +4,7 @@
 //! every backend.
 
 mod cardinality;
+mod clickhouse;
 mod export;
 mod ingest_rollup;
 mod rollup;
@@ -11,6 +12,7 @@ pub mod sketch;
 mod sqlite;
 
 pub use cardinality::{CardinalityLimits, OVERFLOW};
+pub use clickhouse::{ClickHouseOptions, ClickHouseStore};
 pub use export::ApiCallSample;
 pub use rollup::{DAY_MS, HOUR_MS, MINUTE_MS};
 pub use sqlite::SqliteStore;

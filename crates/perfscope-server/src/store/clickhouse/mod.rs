@@ -1,0 +1,709 @@
+//! The scale-out backend: the storage trait on a ClickHouse server, over its HTTP
+//! interface, so that any number of collectors share one store.
+//!
+//! Writes go through a buffering writer (at most about one INSERT per table per
+//! second, an fsynced local spill file in between); reads flush this process's buffer
+//! first, then merge pre-aggregated rollup cells (see `schema` and `plan`).
+
+mod cardinality;
+mod http;
+mod log_buckets;
+mod plan;
+mod query;
+mod rows;
+mod schema;
+mod writer;
+
+use self::http::{quote, Client, Endpoint};
+use self::log_buckets::Histogram;
+use self::query::{cells, dimension_column, filter_conditions, Cell, Question};
+use self::rows::{event_ids, TableRows};
+use self::schema::{LEVELS, RAW_TABLES};
+pub use self::writer::WriterStats;
+use self::writer::{FlushPolicy, Writer};
+use super::{
+    AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
+};
+use anyhow::{bail, Context};
+use cardinality::CardinalityGuard;
+use perfscope_model::{
+    BreakdownRow, ConnectionType, DeviceClass, Dimension, EndpointSummary, NavigationType,
+    SeriesPoint, SiteInfo, TargetSummary, VitalName, VitalSample, VitalSummary,
+};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How to reach ClickHouse and how this collector behaves towards it.
+#[derive(Clone, Debug)]
+pub struct ClickHouseOptions {
+    /// `clickhouse://host:port/db` or `http://host:8123/db`.
+    pub url: String,
+    /// Where acknowledged rows wait while ClickHouse is unreachable.
+    pub spill_dir: PathBuf,
+    pub max_routes_per_site: usize,
+    pub max_endpoints_per_site: usize,
+    /// A flush happens this long after the first unflushed row at the latest…
+    pub flush_interval: Duration,
+    /// …or as soon as this many rows wait.
+    pub flush_rows: usize,
+}
+
+impl ClickHouseOptions {
+    pub fn new(url: impl Into<String>, spill_dir: impl Into<PathBuf>) -> ClickHouseOptions {
+        let flush = FlushPolicy::default();
+        ClickHouseOptions {
+            url: url.into(),
+            spill_dir: spill_dir.into(),
+            max_routes_per_site: 500,
+            max_endpoints_per_site: 500,
+            flush_interval: flush.interval,
+            flush_rows: flush.max_rows,
+        }
+    }
+}
+
+pub struct ClickHouseStore {
+    client: Arc<Client>,
+    writer: Writer,
+    guard: CardinalityGuard,
+    schema_ready: Arc<AtomicBool>,
+    recent_ids: Mutex<RecentIds>,
+}
+
+/// Ids this process appended lately: they may still wait in the writer's buffer, where
+/// the duplicate check against ClickHouse cannot see them. Two generations, swapped
+/// every `RECENT_WINDOW`, keep ids for at least that long, far beyond a flush.
+struct RecentIds {
+    current: HashSet<(String, String)>,
+    previous: HashSet<(String, String)>,
+    since: Instant,
+}
+
+const RECENT_WINDOW: Duration = Duration::from_secs(10);
+
+impl RecentIds {
+    fn contains(&self, key: &(String, String)) -> bool {
+        self.current.contains(key) || self.previous.contains(key)
+    }
+
+    fn insert(&mut self, key: (String, String)) {
+        if self.since.elapsed() >= RECENT_WINDOW {
+            self.previous = std::mem::take(&mut self.current);
+            self.since = Instant::now();
+        }
+        self.current.insert(key);
+    }
+}
+
+const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn ensure_schema(client: &Client, ready: &AtomicBool) -> anyhow::Result<()> {
+    if ready.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    for statement in schema::statements(client.database()) {
+        client
+            .command(&statement)
+            .with_context(|| format!("creating the ClickHouse schema: {statement}"))?;
+    }
+    ready.store(true, Ordering::Release);
+    Ok(())
+}
+
+impl ClickHouseStore {
+    /// Connects, creates the schema when ClickHouse answers (later, at the first
+    /// insert, when it does not yet), and starts the writer, which first replays what a
+    /// previous process left in `spill_dir`.
+    pub fn open(options: ClickHouseOptions) -> anyhow::Result<ClickHouseStore> {
+        let endpoint = Endpoint::parse(&options.url)?;
+        let client = Arc::new(Client::new(endpoint, HTTP_TIMEOUT));
+        let schema_ready = Arc::new(AtomicBool::new(false));
+        if let Err(err) = ensure_schema(&client, &schema_ready) {
+            tracing::warn!(error = %format!("{err:#}"), "ClickHouse not ready; accepted rows are spilled until it is");
+        }
+        let policy = FlushPolicy {
+            interval: options.flush_interval,
+            max_rows: options.flush_rows,
+            ..FlushPolicy::default()
+        };
+        let prepare = {
+            let client = Arc::clone(&client);
+            let ready = Arc::clone(&schema_ready);
+            Box::new(move || ensure_schema(&client, &ready))
+        };
+        let writer = Writer::start(Arc::clone(&client), &options.spill_dir, policy, prepare)?;
+        Ok(ClickHouseStore {
+            client,
+            writer,
+            guard: CardinalityGuard::new(
+                options.max_routes_per_site,
+                options.max_endpoints_per_site,
+            ),
+            schema_ready,
+            recent_ids: Mutex::new(RecentIds {
+                current: HashSet::new(),
+                previous: HashSet::new(),
+                since: Instant::now(),
+            }),
+        })
+    }
+
+    /// Sends everything this process acknowledged to ClickHouse now (queries do this
+    /// themselves; other processes' queries need it to see this one's latest rows).
+    pub fn flush(&self) -> anyhow::Result<()> {
+        self.writer.flush()
+    }
+
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+
+    /// Read-your-writes: this process's acknowledged rows are in ClickHouse before any
+    /// query reads.
+    fn before_query(&self) -> anyhow::Result<()> {
+        ensure_schema(&self.client, &self.schema_ready)?;
+        self.writer.flush()
+    }
+
+    /// Which of `keys` ClickHouse already stores. An unreachable server knows none:
+    /// the outcome then counts a retried event as stored, while storage still keeps it
+    /// once.
+    fn stored_ids(&self, keys: &[(String, String)]) -> HashSet<(String, String)> {
+        // While flushes fail, asking would only add a timeout to every acknowledgement.
+        if keys.is_empty() || !self.schema_ready.load(Ordering::Acquire) || self.writer.is_failing()
+        {
+            return HashSet::new();
+        }
+        let mut by_site: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (site, id) in keys {
+            by_site.entry(site).or_default().push(quote(id));
+        }
+        let condition: Vec<String> = by_site
+            .iter()
+            .map(|(site, ids)| format!("(site = {} AND id IN ({}))", quote(site), ids.join(",")))
+            .collect();
+        let sql = format!(
+            "SELECT site, id FROM {}.event_ids WHERE {} GROUP BY site, id",
+            self.client.database(),
+            condition.join(" OR ")
+        );
+        #[derive(Deserialize)]
+        struct Key {
+            site: String,
+            id: String,
+        }
+        match self.client.rows::<Key>(&sql) {
+            Ok(rows) => rows.into_iter().map(|k| (k.site, k.id)).collect(),
+            Err(err) => {
+                tracing::debug!(error = %err, "duplicate check skipped");
+                HashSet::new()
+            }
+        }
+    }
+}
+
+fn rating_counts(summary: &mut VitalSummary, cell: &Cell) {
+    match cell.r {
+        0 => summary.good += cell.n,
+        1 => summary.needs_improvement += cell.n,
+        _ => summary.poor += cell.n,
+    }
+}
+
+/// Percentiles and rating counts of one vital from its cells.
+fn vital_summary<'a>(name: VitalName, cells: impl Iterator<Item = &'a Cell>) -> VitalSummary {
+    let mut summary = VitalSummary {
+        name,
+        count: 0,
+        p50: None,
+        p75: None,
+        p90: None,
+        p95: None,
+        p99: None,
+        good: 0,
+        needs_improvement: 0,
+        poor: 0,
+    };
+    let mut histogram = Histogram::default();
+    for cell in cells {
+        histogram.add(cell.b, cell.n);
+        rating_counts(&mut summary, cell);
+    }
+    summary.count = histogram.total();
+    [
+        summary.p50,
+        summary.p75,
+        summary.p90,
+        summary.p95,
+        summary.p99,
+    ] = histogram.percentiles([0.5, 0.75, 0.9, 0.95, 0.99]);
+    summary
+}
+
+fn group_by_key(cells: Vec<Cell>) -> BTreeMap<String, Vec<Cell>> {
+    let mut groups: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
+    for cell in cells {
+        groups.entry(cell.k.clone()).or_default().push(cell);
+    }
+    groups
+}
+
+fn name_condition(name: VitalName) -> String {
+    format!("name = {}", quote(name.as_str()))
+}
+
+#[derive(Deserialize)]
+struct SampleRow {
+    id: String,
+    at: i64,
+    page_view: String,
+    route: String,
+    value: f64,
+    device: String,
+    browser: String,
+    connection: String,
+    navigation_type: String,
+    target: String,
+}
+
+#[derive(Deserialize)]
+struct SiteRow {
+    site: String,
+    events: u64,
+    last_seen: i64,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: u64,
+}
+
+#[derive(Deserialize)]
+struct PendingMutations {
+    n: u64,
+}
+
+impl ClickHouseStore {
+    fn count(&self, sql: &str) -> anyhow::Result<u64> {
+        Ok(self
+            .client
+            .rows::<CountRow>(sql)?
+            .first()
+            .map_or(0, |row| row.n))
+    }
+
+    /// `ALTER … DELETE` is asynchronous on ClickHouse; retention is done when the
+    /// mutations are.
+    fn wait_for_mutations(&self) -> anyhow::Result<()> {
+        let sql = format!(
+            "SELECT count() AS n FROM system.mutations WHERE database = {} AND is_done = 0",
+            quote(self.client.database())
+        );
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let pending = self
+                .client
+                .rows::<PendingMutations>(&sql)?
+                .first()
+                .map_or(0, |row| row.n);
+            if pending == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{pending} ClickHouse deletions still running after 5 minutes");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn delete_where(&self, table: &str, condition: &str) -> anyhow::Result<()> {
+        self.client
+            .command(&format!(
+                "ALTER TABLE {}.{table} DELETE WHERE {condition}",
+                self.client.database()
+            ))
+            .with_context(|| format!("deleting expired rows of {table}"))
+    }
+}
+
+impl Store for ClickHouseStore {
+    fn insert_batches(&self, batches: &[AcceptedBatch]) -> anyhow::Result<Vec<InsertOutcome>> {
+        let mut rows = TableRows::default();
+        for accepted in batches {
+            rows::encode(accepted, &self.guard, &self.client, &mut rows);
+        }
+        let keys: Vec<(String, String)> = batches
+            .iter()
+            .flat_map(|b| event_ids(b).map(|id| (b.batch.site.clone(), id.to_string())))
+            .collect();
+        let stored = self.stored_ids(&keys);
+        // Rows of retried events are written again: storage counts each id once, and
+        // the check above may not know about rows another collector has not flushed.
+        self.writer.append(rows)?;
+        let mut recent = self.recent_ids.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys = keys.into_iter();
+        let outcomes = batches
+            .iter()
+            .map(|accepted| {
+                let mut outcome = InsertOutcome::default();
+                for key in keys.by_ref().take(event_ids(accepted).count()) {
+                    if stored.contains(&key) || recent.contains(&key) {
+                        outcome.duplicates += 1;
+                    } else {
+                        outcome.stored += 1;
+                        recent.insert(key);
+                    }
+                }
+                outcome
+            })
+            .collect();
+        Ok(outcomes)
+    }
+
+    fn vitals(&self, scope: &Scope) -> anyhow::Result<Vec<VitalSummary>> {
+        self.before_query()?;
+        let names: Vec<String> = VitalName::ALL.iter().map(|n| quote(n.as_str())).collect();
+        let found = cells(
+            &self.client,
+            &Question {
+                family: schema::VITALS,
+                scope,
+                key: "name",
+                flag: Some("rating"),
+                series_ms: None,
+                conditions: vec![format!("name IN ({})", names.join(","))],
+            },
+        )?;
+        let groups = group_by_key(found);
+        Ok(VitalName::ALL
+            .iter()
+            .map(|name| vital_summary(*name, groups.get(name.as_str()).into_iter().flatten()))
+            .collect())
+    }
+
+    fn endpoints(&self, scope: &Scope) -> anyhow::Result<Vec<EndpointSummary>> {
+        self.before_query()?;
+        let found = cells(
+            &self.client,
+            &Question {
+                family: schema::API_CALLS,
+                scope,
+                key: "concat(method, ' ', path)",
+                flag: Some("is_error"),
+                series_ms: None,
+                conditions: Vec::new(),
+            },
+        )?;
+        let minutes = (scope.range.to - scope.range.from).max(1) as f64 / 60_000.0;
+        let mut endpoints: Vec<EndpointSummary> = group_by_key(found)
+            .into_iter()
+            .map(|(key, cells)| {
+                let (method, path) = key.split_once(' ').unwrap_or((key.as_str(), ""));
+                let mut histogram = Histogram::default();
+                let mut errors = 0;
+                for cell in &cells {
+                    histogram.add(cell.b, cell.n);
+                    if cell.r != 0 {
+                        errors += cell.n;
+                    }
+                }
+                let count = histogram.total();
+                let [p50, p95, p99] = histogram.percentiles([0.5, 0.95, 0.99]);
+                EndpointSummary {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    count,
+                    throughput_per_min: count as f64 / minutes,
+                    p50: p50.unwrap_or(0.0),
+                    p95: p95.unwrap_or(0.0),
+                    p99: p99.unwrap_or(0.0),
+                    error_rate: errors as f64 / count.max(1) as f64,
+                }
+            })
+            .collect();
+        endpoints.sort_by(|a, b| {
+            b.p95
+                .total_cmp(&a.p95)
+                .then(b.count.cmp(&a.count))
+                .then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path)))
+        });
+        Ok(endpoints)
+    }
+
+    fn breakdown(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        by: Dimension,
+        limit: usize,
+    ) -> anyhow::Result<Vec<BreakdownRow>> {
+        self.before_query()?;
+        let found = cells(
+            &self.client,
+            &Question {
+                family: schema::VITALS,
+                scope,
+                key: dimension_column(by),
+                flag: Some("rating"),
+                series_ms: None,
+                conditions: vec![name_condition(metric)],
+            },
+        )?;
+        let mut rows: Vec<BreakdownRow> = group_by_key(found)
+            .into_iter()
+            .map(|(key, cells)| BreakdownRow {
+                summary: vital_summary(metric, cells.iter()),
+                key,
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.summary
+                .count
+                .cmp(&a.summary.count)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        rows.truncate(limit);
+        Ok(rows)
+    }
+
+    fn series(
+        &self,
+        scope: &Scope,
+        metric: &SeriesMetric,
+        bucket_ms: i64,
+    ) -> anyhow::Result<Vec<SeriesPoint>> {
+        if bucket_ms <= 0 || bucket_ms % 60_000 != 0 {
+            bail!("series bucket {bucket_ms} ms is not a positive multiple of a minute");
+        }
+        self.before_query()?;
+        let (family, flag, conditions) = match metric {
+            SeriesMetric::Vital(name) => (schema::VITALS, "rating", vec![name_condition(*name)]),
+            SeriesMetric::Api { endpoint } => (
+                schema::API_CALLS,
+                "is_error",
+                endpoint
+                    .iter()
+                    .flat_map(|(method, path)| {
+                        [
+                            format!("method = {}", quote(method)),
+                            format!("path = {}", quote(path)),
+                        ]
+                    })
+                    .collect(),
+            ),
+        };
+        let found = cells(
+            &self.client,
+            &Question {
+                family,
+                scope,
+                key: "''",
+                flag: Some(flag),
+                series_ms: Some(bucket_ms),
+                conditions,
+            },
+        )?;
+        let mut buckets: BTreeMap<i64, Vec<Cell>> = BTreeMap::new();
+        for cell in found {
+            buckets.entry(cell.s).or_default().push(cell);
+        }
+        let is_api = matches!(metric, SeriesMetric::Api { .. });
+        Ok(buckets
+            .into_iter()
+            .map(|(ts, cells)| {
+                let mut histogram = Histogram::default();
+                let mut flagged = 0;
+                for cell in &cells {
+                    histogram.add(cell.b, cell.n);
+                    if cell.r != 0 {
+                        flagged += cell.n;
+                    }
+                }
+                let count = histogram.total();
+                let [p50, p75, p95] = histogram.percentiles([0.5, 0.75, 0.95]);
+                SeriesPoint {
+                    ts,
+                    count,
+                    p50,
+                    p75,
+                    p95,
+                    error_rate: is_api.then(|| flagged as f64 / count.max(1) as f64),
+                }
+            })
+            .filter(|point| point.count > 0)
+            .collect())
+    }
+
+    fn top_targets(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        limit: usize,
+    ) -> anyhow::Result<Vec<TargetSummary>> {
+        self.before_query()?;
+        let found = cells(
+            &self.client,
+            &Question {
+                family: schema::TARGETS,
+                scope,
+                key: "target",
+                flag: None,
+                series_ms: None,
+                conditions: vec![name_condition(metric)],
+            },
+        )?;
+        let mut targets: Vec<TargetSummary> = group_by_key(found)
+            .into_iter()
+            .map(|(target, cells)| {
+                let mut histogram = Histogram::default();
+                for cell in &cells {
+                    histogram.add(cell.b, cell.n);
+                }
+                let [p75] = histogram.percentiles([0.75]);
+                TargetSummary {
+                    target,
+                    count: histogram.total(),
+                    p75: p75.unwrap_or(0.0),
+                }
+            })
+            .collect();
+        targets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.target.cmp(&b.target)));
+        targets.truncate(limit);
+        Ok(targets)
+    }
+
+    fn samples(
+        &self,
+        scope: &Scope,
+        metric: VitalName,
+        limit: usize,
+    ) -> anyhow::Result<Vec<VitalSample>> {
+        self.before_query()?;
+        let mut conditions = vec![
+            format!("site = {}", quote(&scope.site)),
+            name_condition(metric),
+            format!("ts >= {} AND ts < {}", scope.range.from, scope.range.to),
+        ];
+        conditions.extend(filter_conditions(&scope.filter));
+        // Grouping by id keeps one copy of a retried event before any merge did.
+        let sql = format!(
+            "SELECT id, any(ts) AS at, any(page_view) AS page_view, any(route) AS route, \
+             any(value) AS value, any(device) AS device, any(browser) AS browser, \
+             any(connection) AS connection, any(navigation_type) AS navigation_type, \
+             any(target) AS target FROM {}.vitals WHERE {} GROUP BY id \
+             ORDER BY at DESC, id LIMIT {limit}",
+            self.client.database(),
+            conditions.join(" AND ")
+        );
+        Ok(self
+            .client
+            .rows::<SampleRow>(&sql)?
+            .into_iter()
+            .map(|row| VitalSample {
+                id: row.id,
+                ts: row.at,
+                page_view: row.page_view,
+                route: row.route,
+                name: metric,
+                value: row.value,
+                device: DeviceClass::parse(&row.device).unwrap_or_default(),
+                browser: row.browser,
+                connection: ConnectionType::parse(&row.connection).unwrap_or_default(),
+                navigation_type: NavigationType::parse(&row.navigation_type).unwrap_or_default(),
+                target: (!row.target.is_empty()).then_some(row.target),
+            })
+            .collect())
+    }
+
+    fn sites(&self) -> anyhow::Result<Vec<SiteInfo>> {
+        self.before_query()?;
+        let sql = format!(
+            "SELECT site, uniqExactMerge(ids) AS events, maxMerge(last_seen) AS last_seen \
+             FROM {}.site_days GROUP BY site ORDER BY site",
+            self.client.database()
+        );
+        Ok(self
+            .client
+            .rows::<SiteRow>(&sql)?
+            .into_iter()
+            .map(|row| SiteInfo {
+                site: row.site,
+                events: row.events,
+                last_seen: row.last_seen,
+            })
+            .collect())
+    }
+
+    fn enforce_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now_ms: i64,
+    ) -> anyhow::Result<RetentionReport> {
+        self.before_query()?;
+        let db = self.client.database();
+        let mut report = RetentionReport::default();
+
+        let raw_cutoff = now_ms.saturating_sub(policy.raw_ms);
+        let expired_raw: Vec<String> = RAW_TABLES
+            .iter()
+            .map(|t| format!("SELECT site, id FROM {db}.{t} WHERE ts < {raw_cutoff}"))
+            .collect();
+        report.raw = self.count(&format!(
+            "SELECT uniqExact(site, id) AS n FROM ({})",
+            expired_raw.join(" UNION ALL ")
+        ))?;
+        if report.raw > 0 {
+            for table in RAW_TABLES.iter().chain(&["event_ids"]) {
+                self.delete_where(table, &format!("ts < {raw_cutoff}"))?;
+            }
+        }
+
+        for level in LEVELS {
+            let keep_ms = match level.name {
+                "minute" => policy.minute_ms,
+                "hour" => policy.hour_ms,
+                _ => policy.day_ms,
+            };
+            // A cell goes once all of its bucket is older than the cutoff.
+            let expired = format!(
+                "t + {} <= {}",
+                level.grain_ms,
+                now_ms.saturating_sub(keep_ms)
+            );
+            let mut tables: Vec<(String, String)> = schema::FAMILIES
+                .iter()
+                .map(|f| (schema::rollup_table(*f, level), f.keys.join(", ")))
+                .collect();
+            if level == schema::DAY {
+                tables.push(("site_days".to_string(), String::new()));
+            }
+            let mut removed = 0;
+            for (table, keys) in &tables {
+                let group = if keys.is_empty() {
+                    "site, t".to_string()
+                } else {
+                    format!("site, t, {keys}")
+                };
+                let cells = self.count(&format!(
+                    "SELECT count() AS n FROM (SELECT 1 FROM {db}.{table} WHERE {expired} \
+                     GROUP BY {group})"
+                ))?;
+                if cells > 0 {
+                    self.delete_where(table, &expired)?;
+                }
+                removed += cells;
+            }
+            match level.name {
+                "minute" => report.minute = removed,
+                "hour" => report.hour = removed,
+                _ => report.day = removed,
+            }
+        }
+        self.wait_for_mutations()?;
+        Ok(report)
+    }
+}
