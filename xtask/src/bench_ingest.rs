@@ -9,7 +9,7 @@ use perfscope_model::{
     PageContext, VitalEvent, VitalName,
 };
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -66,7 +66,7 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
     drop(collector);
 
     eprintln!("raw SQLite inserts: {} s…", args.seconds);
-    let sqlite = raw_sqlite_inserts(&work.join("raw.db"), phase)?;
+    let sqlite = raw_sqlite_inserts(&work.join("raw.db"), phase, args.connections as u64)?;
 
     println!();
     println!(
@@ -405,7 +405,7 @@ struct SqliteResult {
 /// and pragmas as the collector's SQLite store (copied here, as the bench's own
 /// reference), 256 batches per transaction like its writer. SQLite's own ceiling on
 /// this disk, with no HTTP, JSON or validation in the way.
-fn raw_sqlite_inserts(db: &PathBuf, duration: Duration) -> Result<SqliteResult> {
+fn raw_sqlite_inserts(db: &Path, duration: Duration, connections: u64) -> Result<SqliteResult> {
     const GROUP: usize = 256;
     let mut conn = rusqlite::Connection::open(db)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -425,10 +425,12 @@ fn raw_sqlite_inserts(db: &PathBuf, duration: Duration) -> Result<SqliteResult> 
     let mut n = 0u64;
     while inserting < duration {
         // Built outside the timed part: the collector decodes before its writer runs.
+        // Page views named as the HTTP senders name theirs, in the order they arrive,
+        // so the keys spread over the indexes the same way.
         let batches: Vec<Batch> = (0..GROUP)
             .map(|_| {
                 n += 1;
-                realistic_batch(&format!("raw-{n}"))
+                realistic_batch(&format!("raw{}-{}", n % connections, n / connections))
             })
             .collect();
         let started = Instant::now();

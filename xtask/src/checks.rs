@@ -34,6 +34,8 @@ pub fn test_all(root: &Path) -> Result<()> {
             "perfscope-dashboard",
             "--test",
             "e2e",
+            "--test",
+            "cross_origin",
             "--",
             "--ignored",
             "--test-threads=1",

@@ -19,6 +19,7 @@ use perfscope_model::{Limits, INGEST_PATH};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -78,7 +79,13 @@ pub fn app(state: AppState) -> Router {
         .merge(api_routes)
         .merge(demo::routes())
         .merge(static_files::dashboard(&state.config.dashboard_dir))
-        .merge(static_files::tracker(&state.config.tracker_dir))
+        // Pages of every instrumented site load the tracker's module and wasm from
+        // here, which a browser allows cross-origin only with CORS; they are public
+        // files fetched without credentials, so any origin may read them.
+        .merge(
+            static_files::tracker(&state.config.tracker_dir)
+                .layer(CorsLayer::new().allow_origin(Any)),
+        )
         .route("/", get(|| async { Redirect::temporary("/performance/") }))
         .fallback(not_found)
         .with_state(state)

@@ -1049,3 +1049,18 @@ async fn wrong_content_types_and_encodings_get_415() {
     let (status, json, _) = send(&app, request).await;
     assert_eq!(status, StatusCode::OK, "{json}");
 }
+
+#[tokio::test]
+async fn the_tracker_files_may_be_loaded_from_any_origin() {
+    let app = test_app_with(|config| {
+        std::fs::create_dir_all(&config.tracker_dir).unwrap();
+        std::fs::write(config.tracker_dir.join("perfscope.js"), "// loader").unwrap();
+    });
+    let request = Request::get("/tracker/perfscope.js")
+        .header(header::ORIGIN, "https://shop.example")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = send_full(&app, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
