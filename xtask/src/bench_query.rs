@@ -68,13 +68,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let mut results = Vec::new();
     for &size in &options.sizes {
         let db = dir.join(format!("query-{size}.db"));
-        for suffix in ["", "-wal", "-shm"] {
-            let file = Path::new(&format!("{}{suffix}", db.display())).to_path_buf();
-            if file.exists() {
-                std::fs::remove_file(&file)?;
-            }
-        }
+        remove_database(&db)?;
         let figures = measure(&db, size, now, options.iterations)?;
+        // Gigabytes at 10M events: not left behind in target/.
+        remove_database(&db)?;
         print_figures(&figures);
         results.push(figures);
     }
@@ -94,6 +91,16 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         "accuracy: max relative error of sketch p75/p95 vs exact nearest-rank: {:.3} % (target ≤ 1 %)",
         worst * 100.0
     );
+    Ok(())
+}
+
+fn remove_database(db: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", db.display());
+        if Path::new(&file).exists() {
+            std::fs::remove_file(&file).with_context(|| format!("removing {file}"))?;
+        }
+    }
     Ok(())
 }
 
