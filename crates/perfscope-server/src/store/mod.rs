@@ -3,7 +3,7 @@
 mod clickhouse;
 mod percentile;
 
-pub use clickhouse::{ClickHouseOptions, ClickHouseStore};
+pub use clickhouse::{ClickHouseOptions, ClickHouseStore, WriterStats};
 pub use percentile::percentile;
 
 // BEGIN branch bridge (server-clickhouse only): keeps the pre-SPEC SqliteStore and the
