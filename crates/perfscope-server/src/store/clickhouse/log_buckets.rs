@@ -83,7 +83,12 @@ impl Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::percentile;
+
+    /// Exact nearest-rank percentile of ascending `sorted`, the reference.
+    fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+        let rank = (p * sorted.len() as f64).ceil() as usize;
+        sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+    }
 
     /// A deterministic spread over seven orders of magnitude, with ties and zeros.
     fn samples(n: usize, seed: u64) -> Vec<f64> {
