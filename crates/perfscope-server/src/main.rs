@@ -86,7 +86,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let store: Arc<dyn Store> = match &config.storage.url {
         Some(url) => {
-            let options = ClickHouseOptions::new(url, config.storage.spill_dir());
+            let mut options = ClickHouseOptions::new(url, config.storage.spill_dir());
+            options.max_routes_per_site = config.cardinality.max_routes_per_site;
+            options.max_endpoints_per_site = config.cardinality.max_endpoints_per_site;
             // Opening talks to ClickHouse over blocking HTTP.
             let store = tokio::task::spawn_blocking(move || ClickHouseStore::open(options))
                 .await?

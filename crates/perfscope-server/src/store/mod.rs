@@ -12,7 +12,7 @@ pub mod sketch;
 mod sqlite;
 
 pub use cardinality::{CardinalityLimits, OVERFLOW};
-pub use clickhouse::{ClickHouseOptions, ClickHouseStore};
+pub use clickhouse::{ClickHouseOptions, ClickHouseStore, WriterStats};
 pub use export::ApiCallSample;
 pub use rollup::{DAY_MS, HOUR_MS, MINUTE_MS};
 pub use sqlite::SqliteStore;
