@@ -103,7 +103,7 @@ impl LongestInteractions {
             .iter()
             .position(|i| i.id == entry.interaction_id);
         let fastest_kept = self.slowest.last().map_or(0.0, |i| i.latency);
-        let id = match position {
+        let changed = match position {
             Some(index) => {
                 let interaction = &mut self.slowest[index];
                 if entry.duration > interaction.latency {
@@ -111,7 +111,7 @@ impl LongestInteractions {
                     interaction.entry = entry;
                     interaction.frame = frame;
                 }
-                interaction.id
+                index
             }
             None if self.slowest.len() < MAX_INTERACTIONS || entry.duration > fastest_kept => {
                 self.slowest.push(Interaction {
@@ -121,12 +121,19 @@ impl LongestInteractions {
                     frame,
                     target: None,
                 });
-                entry.interaction_id
+                self.slowest.len() - 1
             }
             None => return Processed::Ignored,
         };
-        // Stable, so of equally slow interactions the earlier one stays ahead.
-        self.slowest.sort_by(|a, b| b.latency.total_cmp(&a.latency));
+        let id = entry.interaction_id;
+        // Only this interaction can be out of place, and only too far back; it overtakes
+        // strictly slower ones, so of equally slow interactions the earlier stays ahead.
+        // (A hand-written step: the standard sorts cost kilobytes of wasm.)
+        let mut index = changed;
+        while index > 0 && self.slowest[index - 1].latency < self.slowest[index].latency {
+            self.slowest.swap(index - 1, index);
+            index -= 1;
+        }
         self.slowest.truncate(MAX_INTERACTIONS);
         match self.slowest.iter().find(|i| i.id == id) {
             Some(interaction) if interaction.target.is_none() => Processed::NeedsTarget(id),
@@ -242,7 +249,7 @@ pub fn interaction_scripts(
     max: usize,
     max_url_len: usize,
 ) -> Vec<String> {
-    let mut ranked: Vec<(f64, &str)> = scripts
+    let candidates = scripts
         .iter()
         .filter(|s| !s.source_url.is_empty() && s.source_url.len() <= max_url_len)
         .filter(|s| !s.source_url.chars().any(char::is_control))
@@ -251,9 +258,16 @@ pub fn interaction_scripts(
             let within = end - interaction_time.max(s.start_time);
             (end >= interaction_time && within.is_finite())
                 .then_some((within, s.source_url.as_str()))
-        })
-        .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        });
+    // Longest first, by insertion: a handful of scripts, and no sort code in the wasm.
+    let mut ranked: Vec<(f64, &str)> = Vec::new();
+    for candidate in candidates {
+        let at = ranked
+            .iter()
+            .position(|(within, _)| *within < candidate.0)
+            .unwrap_or(ranked.len());
+        ranked.insert(at, candidate);
+    }
     let mut urls: Vec<String> = Vec::new();
     for (_, url) in ranked {
         if urls.len() == max {

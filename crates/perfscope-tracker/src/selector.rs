@@ -17,12 +17,15 @@ pub fn element_part(node_name: &str, is_element: bool, id: &str, classes: &[Stri
         // Text and other nodes: `#text` becomes `TEXT`.
         node_name.trim_start_matches('#').to_ascii_uppercase()
     };
-    let mut sorted: Vec<&str> = classes
-        .iter()
-        .map(String::as_str)
-        .filter(|class| !class.is_empty())
-        .collect();
-    sorted.sort_unstable();
+    // Sorted by insertion: elements have a few classes, and sort code costs wasm size.
+    let mut sorted: Vec<&str> = Vec::with_capacity(classes.len());
+    for class in classes.iter().map(String::as_str).filter(|c| !c.is_empty()) {
+        let at = sorted
+            .iter()
+            .position(|sorted_class| *sorted_class > class)
+            .unwrap_or(sorted.len());
+        sorted.insert(at, class);
+    }
     for class in sorted {
         part.push('.');
         part.push_str(class);
