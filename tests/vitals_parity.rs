@@ -11,11 +11,11 @@
 //! Ignored by plain `cargo test`; `cargo xtask test` installs `web-vitals`, builds the
 //! tracker and runs them.
 
-mod support;
 #[path = "support/scenario_page.rs"]
 mod scenario_page;
 #[path = "support/scenario_server.rs"]
 mod scenario_server;
+mod support;
 
 use fantoccini::Locator;
 use perfscope_model::{InteractionType, VitalEvent, VitalName};
@@ -28,7 +28,12 @@ use support::browser::Browser;
 use support::collector::Collector;
 use support::eventually;
 
-const LOAD_METRICS: [VitalName; 4] = [VitalName::Lcp, VitalName::Fcp, VitalName::Ttfb, VitalName::Cls];
+const LOAD_METRICS: [VitalName; 4] = [
+    VitalName::Lcp,
+    VitalName::Fcp,
+    VitalName::Ttfb,
+    VitalName::Cls,
+];
 
 fn tolerance(name: VitalName) -> f64 {
     match name {
@@ -37,6 +42,14 @@ fn tolerance(name: VitalName) -> f64 {
         _ => 1.0,
     }
 }
+
+/// After a back/forward-cache restore, FCP and LCP are "time until the second animation
+/// frame": both libraries read `performance.now()` in their own callback of that same
+/// frame, and web-vitals' callbacks (registered by a script that runs before the
+/// tracker's) always run first. The difference is whatever runs in between: usually
+/// 0.1-0.4 ms, but on this shared 2-core machine a preempted renderer has shown up to
+/// 9.3 ms. Both still name the same frame, so the bound is one frame at 60 Hz.
+const RESTORED_PAINT_TOLERANCE_MS: f64 = 1000.0 / 60.0;
 
 struct Harness {
     collector: Collector,
@@ -79,7 +92,10 @@ impl Harness {
     }
 
     /// Waits until both sides reported `expected[i]` for page view `i`, then returns them.
-    async fn reports(&self, expected: &[&[VitalName]]) -> (Vec<TrackedPageView>, Vec<Vec<ReferenceMetric>>) {
+    async fn reports(
+        &self,
+        expected: &[&[VitalName]],
+    ) -> (Vec<TrackedPageView>, Vec<Vec<ReferenceMetric>>) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             let tracked = self.server.tracked_page_views();
@@ -108,7 +124,10 @@ impl Harness {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let problems = self.server.problems();
         assert!(problems.is_empty(), "{}: {problems:#?}", self.scenario);
-        (self.server.tracked_page_views(), self.server.reference_loads())
+        (
+            self.server.tracked_page_views(),
+            self.server.reference_loads(),
+        )
     }
 
     /// Asserts that each metric in `names` agrees, and logs the comparison.
@@ -119,7 +138,14 @@ impl Harness {
         reference: &[ReferenceMetric],
         names: &[VitalName],
     ) {
+        let restored = reference
+            .first()
+            .is_some_and(|m| m.navigation_type == "back-forward-cache");
         for name in names {
+            let tolerance = match name {
+                VitalName::Lcp | VitalName::Fcp if restored => RESTORED_PAINT_TOLERANCE_MS,
+                _ => tolerance(*name),
+            };
             let ours = last_tracked(&tracked.vitals, *name).map(|v| v.value);
             let theirs = last_reference(reference, *name).map(|m| m.value);
             log_row(self.scenario, view, name.as_str(), ours, theirs);
@@ -130,7 +156,7 @@ impl Harness {
                 );
             };
             assert!(
-                (ours - theirs).abs() <= tolerance(*name),
+                (ours - theirs).abs() <= tolerance,
                 "{} view {view}: {name:?} tracker {ours}, web-vitals {theirs}",
                 self.scenario
             );
@@ -138,9 +164,14 @@ impl Harness {
     }
 
     async fn finish(mut self) {
-        self.browser.screenshot(&format!("parity-{}", self.scenario)).await;
+        self.browser
+            .screenshot(&format!("parity-{}", self.scenario))
+            .await;
         self.browser.close().await;
-        assert!(self.collector.is_running(), "the collector survived the scenario");
+        assert!(
+            self.collector.is_running(),
+            "the collector survived the scenario"
+        );
         // The collector stored what it accepted: the site shows up in its list.
         let sites: Value = reqwest::get(self.collector.url("/api/v1/sites"))
             .await
@@ -191,12 +222,24 @@ fn log_row(scenario: &str, view: usize, what: &str, ours: Option<f64>, theirs: O
 }
 
 /// The LCP attribution agrees with web-vitals' and its parts add up to the LCP.
-fn assert_lcp_attribution(scenario: &str, tracked: &TrackedPageView, reference: &[ReferenceMetric]) {
+fn assert_lcp_attribution(
+    scenario: &str,
+    tracked: &TrackedPageView,
+    reference: &[ReferenceMetric],
+) {
     let ours = last_tracked(&tracked.vitals, VitalName::Lcp).expect("tracker LCP");
     let theirs = last_reference(reference, VitalName::Lcp).expect("web-vitals LCP");
     let attribution = ours.attribution.as_ref().expect("LCP attribution");
-    assert_eq!(attribution.target.as_deref(), reference_text(theirs, "target"), "{scenario}: LCP target");
-    assert_eq!(attribution.url.as_deref(), reference_text(theirs, "url"), "{scenario}: LCP url");
+    assert_eq!(
+        attribution.target.as_deref(),
+        reference_text(theirs, "target"),
+        "{scenario}: LCP target"
+    );
+    assert_eq!(
+        attribution.url.as_deref(),
+        reference_text(theirs, "url"),
+        "{scenario}: LCP url"
+    );
     let parts = [
         ("timeToFirstByte", attribution.time_to_first_byte),
         ("resourceLoadDelay", attribution.resource_load_delay),
@@ -207,12 +250,25 @@ fn assert_lcp_attribution(scenario: &str, tracked: &TrackedPageView, reference: 
     for (field, ours_part) in parts {
         let ours_part = ours_part.unwrap_or_else(|| panic!("{scenario}: LCP {field}"));
         let theirs_part = reference_number(theirs, field);
-        log_row(scenario, 0, &format!("LCP {field}"), Some(ours_part), theirs_part);
+        log_row(
+            scenario,
+            0,
+            &format!("LCP {field}"),
+            Some(ours_part),
+            theirs_part,
+        );
         let theirs_part = theirs_part.unwrap_or_else(|| panic!("{scenario}: web-vitals {field}"));
-        assert!((ours_part - theirs_part).abs() <= 1.0, "{scenario}: LCP {field} {ours_part} vs {theirs_part}");
+        assert!(
+            (ours_part - theirs_part).abs() <= 1.0,
+            "{scenario}: LCP {field} {ours_part} vs {theirs_part}"
+        );
         sum += ours_part;
     }
-    assert!((sum - ours.value).abs() < 1e-6, "{scenario}: LCP parts add up to {sum}, LCP is {}", ours.value);
+    assert!(
+        (sum - ours.value).abs() < 1e-6,
+        "{scenario}: LCP parts add up to {sum}, LCP is {}",
+        ours.value
+    );
 }
 
 #[tokio::test]
@@ -230,7 +286,10 @@ async fn late_hero_image() {
     assert_lcp_attribution(h.scenario, &tracked[0], &reference[0]);
     let attribution = lcp.attribution.as_ref().unwrap();
     assert_eq!(attribution.target.as_deref(), Some("#hero"));
-    assert!(attribution.resource_load_duration.unwrap() >= 700.0, "{attribution:?}");
+    assert!(
+        attribution.resource_load_duration.unwrap() >= 700.0,
+        "{attribution:?}"
+    );
     h.finish().await;
 }
 
@@ -253,15 +312,33 @@ async fn text_only_lcp() {
     h.finish().await;
 }
 
-fn assert_cls_attribution(scenario: &str, tracked: &TrackedPageView, reference: &[ReferenceMetric]) {
+fn assert_cls_attribution(
+    scenario: &str,
+    tracked: &TrackedPageView,
+    reference: &[ReferenceMetric],
+) {
     let ours = last_tracked(&tracked.vitals, VitalName::Cls).expect("tracker CLS");
     let theirs = last_reference(reference, VitalName::Cls).expect("web-vitals CLS");
     let attribution = ours.attribution.as_ref().expect("CLS attribution");
     let value = attribution.largest_shift_value;
     let time = attribution.largest_shift_time;
-    log_row(scenario, 0, "CLS largestShiftValue", value, reference_number(theirs, "largestShiftValue"));
-    log_row(scenario, 0, "CLS largestShiftTime", time, reference_number(theirs, "largestShiftTime"));
-    assert!((value.unwrap() - reference_number(theirs, "largestShiftValue").unwrap()).abs() <= 0.001);
+    log_row(
+        scenario,
+        0,
+        "CLS largestShiftValue",
+        value,
+        reference_number(theirs, "largestShiftValue"),
+    );
+    log_row(
+        scenario,
+        0,
+        "CLS largestShiftTime",
+        time,
+        reference_number(theirs, "largestShiftTime"),
+    );
+    assert!(
+        (value.unwrap() - reference_number(theirs, "largestShiftValue").unwrap()).abs() <= 0.001
+    );
     assert!((time.unwrap() - reference_number(theirs, "largestShiftTime").unwrap()).abs() <= 1.0);
     assert_eq!(
         attribution.target.as_deref(),
@@ -323,13 +400,23 @@ async fn slow_clicks_among_fast_ones() {
         .unwrap();
     assert!(count.as_u64().unwrap() >= 50, "interactions: {count}");
     hide_and_show(&h.browser.client).await;
-    let expected = [VitalName::Lcp, VitalName::Fcp, VitalName::Ttfb, VitalName::Cls, VitalName::Inp];
+    let expected = [
+        VitalName::Lcp,
+        VitalName::Fcp,
+        VitalName::Ttfb,
+        VitalName::Cls,
+        VitalName::Inp,
+    ];
     let (tracked, reference) = h.reports(&[&expected]).await;
     h.assert_parity(0, &tracked[0], &reference[0], &expected);
     let inp = last_tracked(&tracked[0].vitals, VitalName::Inp).unwrap();
     let theirs = last_reference(&reference[0], VitalName::Inp).unwrap();
     let attribution = inp.attribution.as_ref().expect("INP attribution");
-    assert_eq!(attribution.target.as_deref(), Some("#slow-b"), "{attribution:?}");
+    assert_eq!(
+        attribution.target.as_deref(),
+        Some("#slow-b"),
+        "{attribution:?}"
+    );
     // web-vitals names the target when it processes entries, in an idle callback or on
     // hiding; by then Chromium 156 may answer `target` with null (seen for `pointerdown`
     // entries of WebDriver clicks). The tracker names it on arrival; where web-vitals has
@@ -347,14 +434,34 @@ async fn slow_clicks_among_fast_ones() {
     for (field, ours) in phases {
         let ours = ours.unwrap_or_else(|| panic!("INP {field}"));
         let theirs_phase = reference_number(theirs, field);
-        log_row(h.scenario, 0, &format!("INP {field}"), Some(ours), theirs_phase);
-        assert!((ours - theirs_phase.unwrap()).abs() <= 8.0, "INP {field}: {ours} vs {theirs_phase:?}");
+        log_row(
+            h.scenario,
+            0,
+            &format!("INP {field}"),
+            Some(ours),
+            theirs_phase,
+        );
+        assert!(
+            (ours - theirs_phase.unwrap()).abs() <= 8.0,
+            "INP {field}: {ours} vs {theirs_phase:?}"
+        );
         sum += ours;
     }
-    assert!((sum - inp.value).abs() < 1e-6, "INP phases add up to {sum}, INP is {}", inp.value);
-    assert!(attribution.processing_duration.unwrap() >= 200.0, "{attribution:?}");
+    assert!(
+        (sum - inp.value).abs() < 1e-6,
+        "INP phases add up to {sum}, INP is {}",
+        inp.value
+    );
+    assert!(
+        attribution.processing_duration.unwrap() >= 200.0,
+        "{attribution:?}"
+    );
     // Every click finalised nothing twice: one LCP.
-    let lcps = tracked[0].vitals.iter().filter(|v| v.name == VitalName::Lcp).count();
+    let lcps = tracked[0]
+        .vitals
+        .iter()
+        .filter(|v| v.name == VitalName::Lcp)
+        .count();
     assert_eq!(lcps, 1);
     h.finish().await;
 }
@@ -367,23 +474,48 @@ async fn page_hidden_then_shown() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     hide_and_show(&h.browser.client).await;
     let (first_tracked, first_reference) = h.reports(&[&LOAD_METRICS]).await;
-    let first_lcp = last_tracked(&first_tracked[0].vitals, VitalName::Lcp).unwrap().value;
+    let first_lcp = last_tracked(&first_tracked[0].vitals, VitalName::Lcp)
+        .unwrap()
+        .value;
     h.assert_parity(0, &first_tracked[0], &first_reference[0], &LOAD_METRICS);
     // Shown again: a larger shift, a larger image (LCP is already final) and a slow click.
     tokio::time::sleep(Duration::from_millis(800)).await;
     h.click("slow").await;
-    // web-vitals handles event entries in an idle callback, and leaves out of the INP
-    // it reports on hiding those it has not handled yet: give it its idle time.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     hide_and_show(&h.browser.client).await;
-    let expected = [VitalName::Lcp, VitalName::Fcp, VitalName::Ttfb, VitalName::Cls, VitalName::Inp];
+    // web-vitals handles event entries in an idle callback, and its report on hiding
+    // runs before the callbacks still waiting for idle time. Headless Chromium gives a
+    // page no idle time after it was hidden and shown, so web-vitals reports this click's
+    // INP only when the page is hidden the next time. The tracker reported it already;
+    // hiding once more must not make it report anything new.
+    hide_and_show(&h.browser.client).await;
+    let expected = [
+        VitalName::Lcp,
+        VitalName::Fcp,
+        VitalName::Ttfb,
+        VitalName::Cls,
+        VitalName::Inp,
+    ];
     let (tracked, reference) = h.reports(&[&expected]).await;
     assert_eq!(tracked.len(), 1, "still one page view");
     h.assert_parity(0, &tracked[0], &reference[0], &expected);
     let cls = |vitals: &[VitalEvent]| vitals.iter().filter(|v| v.name == VitalName::Cls).count();
-    assert_eq!(cls(&tracked[0].vitals), 2, "CLS is reported again when it changed");
-    let lcps: Vec<f64> = tracked[0].vitals.iter().filter(|v| v.name == VitalName::Lcp).map(|v| v.value).collect();
-    assert_eq!(lcps, [first_lcp], "LCP stays what it was when the page was first hidden");
+    assert_eq!(
+        cls(&tracked[0].vitals),
+        2,
+        "CLS is reported again when it changed"
+    );
+    let lcps: Vec<f64> = tracked[0]
+        .vitals
+        .iter()
+        .filter(|v| v.name == VitalName::Lcp)
+        .map(|v| v.value)
+        .collect();
+    assert_eq!(
+        lcps,
+        [first_lcp],
+        "LCP stays what it was when the page was first hidden"
+    );
     h.finish().await;
 }
 
@@ -448,7 +580,11 @@ async fn spa_route_change() {
     hide_and_show(&h.browser.client).await;
     let hard = [VitalName::Lcp, VitalName::Fcp, VitalName::Ttfb];
     let (tracked, reference) = h.reports(&[&hard]).await;
-    assert_eq!(reference.len(), 1, "web-vitals knows only the hard navigation");
+    assert_eq!(
+        reference.len(),
+        1,
+        "web-vitals knows only the hard navigation"
+    );
     h.assert_parity(0, &tracked[0], &reference[0], &hard);
     // The load metrics belong to the hard navigation's page view only; any page view the
     // route change started measures its own CLS and INP but no load.
@@ -458,6 +594,12 @@ async fn spa_route_change() {
             "a soft navigation has no load metrics: {view:?}"
         );
     }
-    log_row(h.scenario, 0, "page views (tracker)", Some(tracked.len() as f64), Some(1.0));
+    log_row(
+        h.scenario,
+        0,
+        "page views (tracker)",
+        Some(tracked.len() as f64),
+        Some(1.0),
+    );
     h.finish().await;
 }

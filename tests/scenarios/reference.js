@@ -5,13 +5,15 @@
     'timeToFirstByte', 'resourceLoadDelay', 'resourceLoadDuration', 'elementRenderDelay',
     'interactionTarget', 'interactionType', 'inputDelay', 'processingDuration',
     'presentationDelay', 'largestShiftTarget', 'largestShiftTime', 'largestShiftValue'];
+  const load = performance.timeOrigin;
+  const post = (metric) => navigator.sendBeacon('/reference',
+    JSON.stringify({ ...metric, load }, fields));
+  // While visible, all work waits for a later task: after a back/forward-cache restore
+  // the tracker measures "time to the next frame" in the same frame, after this callback.
+  // A reported metric keeps its value until the page is hidden, when it is sent at once.
   const send = (metric) => {
-    const body = JSON.stringify({ ...metric, load: performance.timeOrigin }, fields);
-    const post = () => navigator.sendBeacon('/reference', body);
-    // Sent after the current frame while the page is visible: the tracker measures
-    // "time to the next frame" in the same frame, after these callbacks.
-    if (document.visibilityState === 'hidden') post();
-    else setTimeout(post);
+    if (document.visibilityState === 'hidden') post(metric);
+    else setTimeout(() => post(metric));
   };
   for (const on of ['onLCP', 'onFCP', 'onTTFB', 'onCLS', 'onINP']) webVitals[on](send);
 })();

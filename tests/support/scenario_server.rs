@@ -234,7 +234,10 @@ async fn ingest(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
             String::from_utf8_lossy(&body)
         )),
     }
-    let mut forward = shared.http.post(&shared.collector_ingest).body(body.clone());
+    let mut forward = shared
+        .http
+        .post(&shared.collector_ingest)
+        .body(body.clone());
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         forward = forward.header(header::CONTENT_TYPE, content_type.as_bytes());
     }
@@ -253,7 +256,12 @@ async fn ingest(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
         }
         Err(error) => {
             let message = format!("collector unreachable: {error}");
-            shared.recorded.lock().unwrap().problems.push(message.clone());
+            shared
+                .recorded
+                .lock()
+                .unwrap()
+                .problems
+                .push(message.clone());
             (StatusCode::BAD_GATEWAY, message).into_response()
         }
     }
