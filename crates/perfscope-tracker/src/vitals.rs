@@ -92,6 +92,19 @@ fn with_vitals<R>(f: impl FnOnce(&mut Vitals) -> R) -> Option<R> {
 }
 
 pub(crate) fn install(window: &Window, document: &Document, performance: &Performance) {
+    // As web-vitals does: a prerendered page is measured from when the user sees it, and
+    // `activationStart` is only known then.
+    if property(document, "prerendering").and_then(|p| p.as_bool()) == Some(true) {
+        let (w, d, p) = (window.clone(), document.clone(), performance.clone());
+        let activated: Function =
+            Closure::once_into_js(move || install_activated(&w, &d, &p)).unchecked_into();
+        let _ = document.add_event_listener_with_callback("prerenderingchange", &activated);
+        return;
+    }
+    install_activated(window, document, performance);
+}
+
+fn install_activated(window: &Window, document: &Document, performance: &Performance) {
     with_vitals(|vitals| {
         vitals.performance = Some(performance.clone());
         vitals.window = Some(window.clone());
