@@ -36,6 +36,8 @@ pub fn test_all(root: &Path) -> Result<()> {
             "e2e",
             "--test",
             "cross_origin",
+            "--test",
+            "vitals_parity",
             "--",
             "--ignored",
             "--test-threads=1",
@@ -43,7 +45,13 @@ pub fn test_all(root: &Path) -> Result<()> {
         .env("PATH", &tools.path)
         .env("E2E_COLLECTOR_BIN", root.join("target/debug/perfscope"))
         .env("E2E_DASHBOARD_DIR", root.join(DASHBOARD_DIST))
-        .env("E2E_TRACKER_DIR", root.join(TRACKER_DIST)))?;
+        .env("E2E_TRACKER_DIR", root.join(TRACKER_DIST))
+        .envs(
+            tools
+                .web_vitals_dist
+                .as_ref()
+                .map(|dist| ("E2E_WEB_VITALS_DIR", dist)),
+        ))?;
     println!("cargo xtask test: all checks passed");
     Ok(())
 }

@@ -11,6 +11,8 @@ use std::process::Command;
 const TRUNK_VERSION: &str = "0.21";
 /// Debian's wasm-opt (108) silently corrupts our wasm; 132 from npm does not.
 const BINARYEN_VERSION: &str = "132";
+/// The reference the vitals parity suite compares the tracker with (test-only).
+const WEB_VITALS_VERSION: &str = "5.3.0";
 
 #[derive(Clone, Copy)]
 pub struct Needs {
@@ -26,6 +28,8 @@ impl Needs {
 pub struct Tools {
     /// `PATH` with the npm-installed wasm-opt first, so Trunk picks it over Debian's.
     pub path: String,
+    /// `dist/` of the npm `web-vitals` package; installed only for the tests.
+    pub web_vitals_dist: Option<PathBuf>,
 }
 
 impl Tools {
@@ -71,7 +75,15 @@ pub fn ensure(root: &Path, needs: Needs) -> Result<Tools> {
         node_bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    Ok(Tools { path })
+    let web_vitals_dist = if needs.browser {
+        Some(ensure_web_vitals(root)?)
+    } else {
+        None
+    };
+    Ok(Tools {
+        path,
+        web_vitals_dist,
+    })
 }
 
 fn ensure_wasm_target() -> Result<()> {
@@ -136,6 +148,29 @@ fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
         }
     }
     Ok(bin)
+}
+
+/// npm's `web-vitals`, the reference implementation the tracker's vitals are checked
+/// against, under target/ next to binaryen; never part of what the project ships.
+fn ensure_web_vitals(root: &Path) -> Result<PathBuf> {
+    let prefix = root.join("target/tools");
+    let package = prefix.join("node_modules/web-vitals");
+    let wanted = format!("\"version\": \"{WEB_VITALS_VERSION}\"");
+    let installed = |package: &Path| {
+        std::fs::read_to_string(package.join("package.json"))
+            .is_ok_and(|manifest| manifest.contains(&wanted))
+    };
+    if !installed(&package) {
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("web-vitals@{WEB_VITALS_VERSION}")))?;
+        if !installed(&package) {
+            bail!("npm did not install web-vitals {WEB_VITALS_VERSION}");
+        }
+    }
+    Ok(package.join("dist"))
 }
 
 pub fn which(program: &str) -> Option<PathBuf> {

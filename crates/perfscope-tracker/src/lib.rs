@@ -6,16 +6,19 @@
 //! lives in modules without browser types so it can be tested natively.
 
 mod acceptance;
+mod attribution;
 mod browser;
 mod cls;
 mod config;
 mod entropy;
 mod fetch_wrap;
 mod ids;
+mod inp;
 mod lifecycle;
 mod measurement;
 mod pipeline;
 mod queue;
+mod selector;
 #[cfg(feature = "standalone")]
 mod standalone;
 mod transport;

@@ -22,6 +22,16 @@ fn note_hidden_at(time_ms: f64) {
     });
 }
 
+/// A page restored from the back/forward cache starts over: hidden only if it is now.
+pub(crate) fn restart_first_hidden(document: &Document) {
+    let hidden_now = if is_hidden(document) {
+        0.0
+    } else {
+        f64::INFINITY
+    };
+    FIRST_HIDDEN_MS.with(|first| first.set(hidden_now));
+}
+
 fn is_hidden(document: &Document) -> bool {
     document.visibility_state() == VisibilityState::Hidden
 }

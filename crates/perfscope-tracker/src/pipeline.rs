@@ -3,12 +3,13 @@
 
 use crate::acceptance::measurement_is_acceptable;
 use crate::browser::{set_timeout, wall_clock_ms};
-use crate::ids::EventIds;
+use crate::entropy;
+use crate::ids::{self, EventIds};
 use crate::measurement::{assemble, disassemble, BatchHeader, Measurement};
 use crate::queue::{BatchQueue, NextSend, SendOutcome};
 use crate::transport::{response_status, to_json, Transport};
 use js_sys::Function;
-use perfscope_model::{ApiCallEvent, Batch, VitalEvent, VitalName};
+use perfscope_model::{ApiCallEvent, Attribution, Batch, NavigationType, VitalEvent, VitalName};
 use std::cell::RefCell;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -77,15 +78,20 @@ pub(crate) fn install(
     });
 }
 
-/// `perf_time_ms` is when it happened, on the `performance.now()` clock.
-pub(crate) fn record_vital(name: VitalName, value: f64, perf_time_ms: f64) {
+/// `perf_time_ms`: when it happened, on the `performance.now()` clock.
+pub(crate) fn record_vital(
+    name: VitalName,
+    value: f64,
+    perf_time_ms: f64,
+    attribution: Option<Attribution>,
+) {
     with_pipeline(|pipeline| {
         let measurement = Measurement::Vital(VitalEvent {
             id: pipeline.ids.next_id(),
             ts: wall_clock_ms(&pipeline.performance, perf_time_ms),
             name,
             value,
-            attribution: None,
+            attribution,
         });
         pipeline.enqueue(measurement);
     });
@@ -111,6 +117,22 @@ pub(crate) fn record_api_call(
             timing: None,
         });
         pipeline.enqueue(measurement);
+    });
+}
+
+/// Starts a new page view: new id, seq back to 0. Vitals recorded afterwards belong to it.
+/// What is still queued goes out first, under the page view it was measured in.
+// The navigation type reaches the wire with the page context (tracker-delivery's part).
+pub(crate) fn begin_page_view(_navigation_type: NavigationType) {
+    with_pipeline(|pipeline| {
+        pipeline.disarm_timer();
+        for measurements in pipeline.queue.drain_all() {
+            pipeline.send_by_beacon(measurements);
+        }
+        let page_view = ids::hex(&entropy::random_bytes::<16>(&pipeline.window));
+        pipeline.ids = EventIds::new(page_view.clone());
+        pipeline.header.page_view = page_view;
+        pipeline.next_seq = 0;
     });
 }
 

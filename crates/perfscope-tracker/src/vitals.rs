@@ -1,15 +1,26 @@
-//! LCP, FCP, TTFB and CLS from `PerformanceObserver`s, reported once per page view.
+//! LCP, FCP, TTFB, CLS, INP and FID from `PerformanceObserver`s, with attribution,
+//! reported when `web-vitals` reports them: FCP, TTFB and FID at once, LCP on the first
+//! input or when hidden, CLS and INP each time the page is hidden and they changed. A
+//! back/forward-cache restore starts a new page view that measures again.
 
+use crate::attribution;
 use crate::browser::{
     activation_start, event_handler, listen, navigation_entry, number_property, property,
     set_timeout, unlisten,
 };
 use crate::cls::SessionWindows;
-use crate::lifecycle::first_hidden_ms;
-use crate::pipeline::record_vital;
-use crate::vital_rules::{fcp_value, ttfb_value, LcpCandidate};
+use crate::inp::{
+    frame_overlaps, interaction_scripts, EventTiming, FrameScript, LongestInteractions, Processed,
+};
+use crate::lifecycle::{first_hidden_ms, restart_first_hidden};
+use crate::pipeline::{begin_page_view, record_vital};
+use crate::selector::{element_part, SelectorPath};
+use crate::vital_rules::{
+    fcp_value, lcp_parts, response_start_is_valid, ttfb_value, ChangeReporter, LcpCandidate,
+    ResourceTiming,
+};
 use js_sys::{Array, Function, Object, Reflect};
-use perfscope_model::VitalName;
+use perfscope_model::{Limits, NavigationType, VitalName};
 use std::cell::RefCell;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -32,21 +43,41 @@ extern "C" {
 /// The user's first keypress or click ends LCP: from then on the page is theirs, and
 /// the browser stops emitting candidates anyway. Scrolls and pointerdowns can be synthetic.
 const LCP_FINALIZING_INPUTS: [&str; 2] = ["keydown", "click"];
+/// Event-timing entries shorter than this cannot be the INP of a page worth looking at
+/// (web-vitals' default); the browser rounds durations to 8 ms.
+const EVENT_DURATION_THRESHOLD_MS: f64 = 40.0;
+/// Long animation frames kept besides those overlapping the slowest interactions.
+const RECENT_LONG_FRAMES: usize = 10;
 
 #[derive(Default)]
 struct Vitals {
     performance: Option<Performance>,
     window: Option<Window>,
+    document: Option<Document>,
     activation_start_ms: f64,
     fcp_settled: bool,
     fcp_reported: bool,
     paint_observer: Option<PerformanceObserver>,
     lcp: LcpCandidate,
+    lcp_target: Option<String>,
+    lcp_url: Option<String>,
     lcp_observer: Option<PerformanceObserver>,
     lcp_input_handler: Option<Function>,
     cls: SessionWindows,
     cls_observer: Option<PerformanceObserver>,
-    cls_settled: bool,
+    cls_reporter: ChangeReporter,
+    /// A restored page view reports CLS even without a new FCP.
+    restored: bool,
+    interactions: LongestInteractions,
+    event_observer: Option<PerformanceObserver>,
+    inp_reporter: ChangeReporter,
+    /// Interactions before this page view began (back/forward-cache restores).
+    interaction_count_base: f64,
+    /// Only where `performance.interactionCount` is missing.
+    min_interaction_id: u64,
+    max_interaction_id: u64,
+    long_frames: Vec<JsValue>,
+    fid_settled: bool,
     ttfb_settled: bool,
 }
 
@@ -61,16 +92,43 @@ fn with_vitals<R>(f: impl FnOnce(&mut Vitals) -> R) -> Option<R> {
 }
 
 pub(crate) fn install(window: &Window, document: &Document, performance: &Performance) {
+    // As web-vitals does: a prerendered page is measured from when the user sees it, and
+    // `activationStart` is only known then.
+    if property(document, "prerendering").and_then(|p| p.as_bool()) == Some(true) {
+        let (w, d, p) = (window.clone(), document.clone(), performance.clone());
+        let activated: Function =
+            Closure::once_into_js(move || install_activated(&w, &d, &p)).unchecked_into();
+        let _ = document.add_event_listener_with_callback("prerenderingchange", &activated);
+        return;
+    }
+    install_activated(window, document, performance);
+}
+
+fn install_activated(window: &Window, document: &Document, performance: &Performance) {
     with_vitals(|vitals| {
         vitals.performance = Some(performance.clone());
         vitals.window = Some(window.clone());
+        vitals.document = Some(document.clone());
         vitals.activation_start_ms = activation_start(performance);
     });
 
     // No borrow may be held here: some browsers call back from inside `observe()`.
-    let paint = observe("paint", handle_paint_entries);
-    let lcp = observe("largest-contentful-paint", handle_lcp_entries);
-    let cls = observe("layout-shift", handle_layout_shifts);
+    let paint = observe("paint", handle_paint_entries, None);
+    let lcp = observe("largest-contentful-paint", handle_lcp_entries, None);
+    let cls = observe("layout-shift", handle_layout_shifts, None);
+    let events = observe(
+        "event",
+        handle_event_entries,
+        Some(EVENT_DURATION_THRESHOLD_MS),
+    );
+    if let Some(observer) = &events {
+        // The first input joins INP too (it may be below the threshold) and gives FID.
+        let _ = observe_more(observer, "first-input", None);
+    } else {
+        let _ = observe("first-input", handle_event_entries, None);
+    }
+    // Only to name the scripts behind a slow interaction; absent outside Chromium.
+    let _ = observe("long-animation-frame", handle_long_frames, None);
     let lcp_input_handler = lcp.is_some().then(|| {
         let handler = event_handler(|event: Event| {
             if event.is_trusted() {
@@ -92,12 +150,15 @@ pub(crate) fn install(window: &Window, document: &Document, performance: &Perfor
         vitals.lcp_observer = lcp;
         vitals.lcp_input_handler = lcp_input_handler;
         vitals.cls_observer = cls;
+        vitals.event_observer = events;
     });
+    listen(window, "pageshow", &event_handler(on_page_show));
 
     report_ttfb_after_load(window, document);
 }
 
-/// The page is being hidden or left: LCP and CLS are as final as they will get.
+/// The page is being hidden or left: LCP is final, CLS and INP are reported if they
+/// changed since the last time the page was hidden.
 pub(crate) fn on_page_hidden() {
     if let Some(records) = with_vitals(|v| {
         v.paint_observer
@@ -110,6 +171,79 @@ pub(crate) fn on_page_hidden() {
     }
     finalize_lcp();
     report_cls();
+    report_inp();
+}
+
+/// A single-page-app route change ends this page view: what it measured is reported,
+/// and CLS and INP start over for the next one.
+// Called by the History API route-change detection, which tracker-delivery adds.
+#[allow(dead_code)]
+pub(crate) fn on_soft_navigation(_perf_time_ms: f64) {
+    finalize_lcp();
+    report_cls();
+    report_inp();
+    with_vitals(|vitals| {
+        vitals.cls = SessionWindows::default();
+        vitals.cls_reporter = ChangeReporter::default();
+        // The new view's layout is the user's to see whether or not FCP was reported.
+        vitals.restored = true;
+        restart_interactions(vitals);
+    });
+}
+
+fn restart_interactions(vitals: &mut Vitals) {
+    vitals.interactions.reset();
+    vitals.inp_reporter = ChangeReporter::default();
+    vitals.long_frames.clear();
+    vitals.interaction_count_base = total_interaction_count(vitals);
+}
+
+fn on_page_show(event: Event) {
+    let persisted = property(&event, "persisted").and_then(|p| p.as_bool()) == Some(true);
+    if persisted {
+        restore_from_back_forward_cache(event.time_stamp());
+    }
+}
+
+/// Measures the restored page as web-vitals does: a new page view whose TTFB is 0, whose
+/// FCP and LCP are the time to the next frame, and whose CLS and INP start from zero.
+fn restore_from_back_forward_cache(restored_at_ms: f64) {
+    begin_page_view(NavigationType::BackForwardCache);
+    let Some((window, document)) = with_vitals(|vitals| {
+        vitals.cls = SessionWindows::default();
+        vitals.cls_reporter = ChangeReporter::default();
+        vitals.restored = true;
+        restart_interactions(vitals);
+        vitals.window.clone().zip(vitals.document.clone())
+    })
+    .flatten() else {
+        return;
+    };
+    // After the `visibilitychange` that may accompany the restore.
+    let restart: Function =
+        Closure::once_into_js(move || restart_first_hidden(&document)).unchecked_into();
+    let _ = set_timeout(&window, &restart, 0.0);
+    record_vital(VitalName::Ttfb, 0.0, restored_at_ms, None);
+    let next_frame = window.clone();
+    let after_two_frames: Function = Closure::once_into_js(move || {
+        let second: Function =
+            Closure::once_into_js(move || report_restored_paints(restored_at_ms)).unchecked_into();
+        let _ = next_frame.request_animation_frame(&second);
+    })
+    .unchecked_into();
+    let _ = window.request_animation_frame(&after_two_frames);
+}
+
+fn report_restored_paints(restored_at_ms: f64) {
+    let Some(now) = with_vitals(|v| v.performance.as_ref().map(Performance::now)).flatten() else {
+        return;
+    };
+    let value = now - restored_at_ms;
+    // Nothing was loaded: all of it is rendering.
+    let parts = lcp_parts(value, None, 0.0, None);
+    let lcp = attribution::acceptable(VitalName::Lcp, value, attribution::lcp(None, None, parts));
+    record_vital(VitalName::Fcp, value, now, None);
+    record_vital(VitalName::Lcp, value, now, lcp);
 }
 
 fn entry_type_supported(entry_type: &str) -> bool {
@@ -121,7 +255,11 @@ fn entry_type_supported(entry_type: &str) -> bool {
 
 /// `None` where the browser does not support the entry type (e.g. no `layout-shift`
 /// outside Chromium): that vital is then simply not reported.
-fn observe(entry_type: &str, on_entries: fn(Array)) -> Option<PerformanceObserver> {
+fn observe(
+    entry_type: &str,
+    on_entries: fn(Array),
+    duration_threshold: Option<f64>,
+) -> Option<PerformanceObserver> {
     if !entry_type_supported(entry_type) {
         return None;
     }
@@ -131,19 +269,71 @@ fn observe(entry_type: &str, on_entries: fn(Array)) -> Option<PerformanceObserve
     .into_js_value()
     .unchecked_into();
     let observer = PerformanceObserver::new(&callback).ok()?;
+    observe_more(&observer, entry_type, duration_threshold)?;
+    Some(observer)
+}
+
+/// Adds an entry type to an observer, replaying what the browser buffered.
+fn observe_more(
+    observer: &PerformanceObserver,
+    entry_type: &str,
+    duration_threshold: Option<f64>,
+) -> Option<()> {
+    if !entry_type_supported(entry_type) {
+        return None;
+    }
     let options = Object::new();
     Reflect::set(&options, &"type".into(), &entry_type.into()).ok()?;
     Reflect::set(&options, &"buffered".into(), &JsValue::TRUE).ok()?;
+    if let Some(threshold) = duration_threshold {
+        Reflect::set(&options, &"durationThreshold".into(), &threshold.into()).ok()?;
+    }
     observer
         .unchecked_ref::<BufferedObserver>()
         .observe(&options)
-        .ok()?;
-    Some(observer)
+        .ok()
 }
 
 fn entries(list: Array) -> impl Iterator<Item = PerformanceEntry> {
     list.into_iter()
         .map(JsCast::unchecked_into::<PerformanceEntry>)
+}
+
+fn string_property(target: &JsValue, key: &str) -> Option<String> {
+    property(target, key)?.as_string()
+}
+
+/// The selector web-vitals' attribution build would give `node`, capped in length.
+fn selector_of(node: &JsValue) -> Option<String> {
+    const ELEMENT_NODE: f64 = 1.0;
+    const DOCUMENT_NODE: f64 = 9.0;
+    let mut path = SelectorPath::new(Limits::default().max_selector_len);
+    let mut current = Some(node.clone());
+    while let Some(node) = current {
+        let node_type = number_property(&node, "nodeType")?;
+        if node_type == DOCUMENT_NODE {
+            break;
+        }
+        let is_element = node_type == ELEMENT_NODE;
+        let name = string_property(&node, "nodeName").unwrap_or_default();
+        let id = string_property(&node, "id").unwrap_or_default();
+        let classes: Vec<String> = property(&node, "classList")
+            .map(|list| {
+                Array::from(&list)
+                    .iter()
+                    .filter_map(|c| c.as_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !path.prepend(
+            &element_part(&name, is_element, &id, &classes),
+            !id.is_empty(),
+        ) {
+            break;
+        }
+        current = property(&node, "parentNode");
+    }
+    path.finish()
 }
 
 fn handle_paint_entries(list: Array) {
@@ -165,20 +355,36 @@ fn handle_paint_entries(list: Array) {
     })
     .flatten();
     if let Some(value) = value {
-        record_vital(VitalName::Fcp, value, start_time);
+        record_vital(VitalName::Fcp, value, start_time, None);
     }
 }
 
 fn handle_lcp_entries(list: Array) {
     // Only the newest candidate matters; earlier ones in the same list were superseded.
-    let Some(latest) = entries(list).last() else {
+    let Some(latest) = list.iter().last() else {
         return;
     };
-    let start_time = latest.start_time();
-    with_vitals(|vitals| {
+    let start_time = number_property(&latest, "startTime").unwrap_or(f64::NAN);
+    let taken = with_vitals(|vitals| {
         vitals
             .lcp
-            .offer(start_time, vitals.activation_start_ms, first_hidden_ms());
+            .offer(start_time, vitals.activation_start_ms, first_hidden_ms())
+    });
+    if taken != Some(true) {
+        return;
+    }
+    // Named now: the element may be removed before LCP is reported.
+    let target = property(&latest, "element")
+        .and_then(|element| selector_of(&element))
+        .or_else(|| {
+            string_property(&latest, "id")
+                .filter(|id| !id.is_empty())
+                .map(|id| element_part("", true, &id, &[]))
+        });
+    let url = string_property(&latest, "url").filter(|url| !url.is_empty());
+    with_vitals(|vitals| {
+        vitals.lcp_target = target;
+        vitals.lcp_url = url;
     });
 }
 
@@ -206,12 +412,47 @@ fn finalize_lcp() {
                 unlisten(window, input, &handler);
             }
         }
-        vitals.lcp.finalize()
+        let reading = vitals.lcp.finalize()?;
+        let performance = vitals.performance.as_ref()?;
+        let url = vitals.lcp_url.take();
+        let parts = lcp_parts(
+            reading.value_ms,
+            valid_response_start(performance),
+            vitals.activation_start_ms,
+            url.as_deref()
+                .and_then(|url| resource_timing(performance, url)),
+        );
+        let attribution = attribution::lcp(vitals.lcp_target.take(), url, parts);
+        Some((reading, attribution))
     })
     .flatten();
-    if let Some(reading) = reading {
-        record_vital(VitalName::Lcp, reading.value_ms, reading.start_time_ms);
+    if let Some((reading, attribution)) = reading {
+        let attribution = attribution::acceptable(VitalName::Lcp, reading.value_ms, attribution);
+        record_vital(
+            VitalName::Lcp,
+            reading.value_ms,
+            reading.start_time_ms,
+            attribution,
+        );
     }
+}
+
+/// The navigation's `responseStart`, if the browser gives a believable one.
+fn valid_response_start(performance: &Performance) -> Option<f64> {
+    let response_start = number_property(&navigation_entry(performance)?, "responseStart")?;
+    response_start_is_valid(response_start, performance.now()).then_some(response_start)
+}
+
+/// The first Resource Timing entry for `url`, as web-vitals picks it.
+fn resource_timing(performance: &Performance, url: &str) -> Option<ResourceTiming> {
+    let entry = performance
+        .get_entries_by_name_with_entry_type(url, "resource")
+        .get(0);
+    Some(ResourceTiming {
+        request_start_ms: number_property(&entry, "requestStart").unwrap_or(0.0),
+        start_time_ms: number_property(&entry, "startTime")?,
+        response_end_ms: number_property(&entry, "responseEnd")?,
+    })
 }
 
 fn handle_layout_shifts(list: Array) {
@@ -224,16 +465,27 @@ fn handle_layout_shifts(list: Array) {
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false);
             let start_time = number_property(&shift, "startTime").unwrap_or(f64::NAN);
-            vitals.cls.add_shift(start_time, value, had_recent_input);
+            vitals
+                .cls
+                .add_shift(start_time, value, had_recent_input, || shift_target(&shift));
         }
     });
 }
 
+/// The first source that is an element (else the first source) names the shift.
+fn shift_target(shift: &JsValue) -> Option<String> {
+    const ELEMENT_NODE: f64 = 1.0;
+    let sources: Array = property(shift, "sources")?.dyn_into().ok()?;
+    let node_of = |source: &JsValue| property(source, "node");
+    let source = sources
+        .iter()
+        .find(|s| node_of(s).and_then(|n| number_property(&n, "nodeType")) == Some(ELEMENT_NODE))
+        .or_else(|| sources.iter().next())?;
+    selector_of(&node_of(&source)?)
+}
+
 fn report_cls() {
     let pending = with_vitals(|vitals| {
-        if vitals.cls_settled {
-            return None;
-        }
         vitals
             .cls_observer
             .as_ref()
@@ -245,18 +497,177 @@ fn report_cls() {
     };
     handle_layout_shifts(records);
     let report = with_vitals(|vitals| {
-        vitals.cls_settled = true;
-        if let Some(observer) = vitals.cls_observer.take() {
-            observer.disconnect();
-        }
         // As web-vitals and CrUX do: no FCP while visible means the user never saw the page.
+        if !(vitals.fcp_reported || vitals.restored) {
+            return None;
+        }
+        let value = vitals.cls.value();
+        if !vitals.cls_reporter.should_report(value) {
+            return None;
+        }
         let now = vitals.performance.as_ref().map(Performance::now)?;
-        vitals.fcp_reported.then(|| (vitals.cls.value(), now))
+        let attribution = vitals.cls.largest_shift().map(attribution::cls);
+        Some((value, now, attribution))
     })
     .flatten();
-    if let Some((value, now)) = report {
-        record_vital(VitalName::Cls, value, now);
+    if let Some((value, now, attribution)) = report {
+        let attribution =
+            attribution.and_then(|a| attribution::acceptable(VitalName::Cls, value, a));
+        record_vital(VitalName::Cls, value, now, attribution);
     }
+}
+
+fn event_timing(entry: &JsValue) -> Option<EventTiming> {
+    let name = string_property(entry, "name").unwrap_or_default();
+    Some(EventTiming {
+        interaction_id: number_property(entry, "interactionId")
+            .filter(|id| id.is_finite() && *id >= 0.0)
+            .map_or(0, |id| id as u64),
+        is_first_input: string_property(entry, "entryType").as_deref() == Some("first-input"),
+        start_time: number_property(entry, "startTime")?,
+        duration: number_property(entry, "duration")?,
+        processing_start: number_property(entry, "processingStart")?,
+        processing_end: number_property(entry, "processingEnd")?,
+        is_keyboard: name.starts_with("key"),
+    })
+}
+
+fn handle_event_entries(list: Array) {
+    for entry in list.iter() {
+        let Some(timing) = event_timing(&entry) else {
+            continue;
+        };
+        if timing.is_first_input {
+            report_fid(&timing);
+        }
+        let processed = with_vitals(|vitals| {
+            if timing.interaction_id != 0 {
+                vitals.min_interaction_id = match vitals.min_interaction_id {
+                    0 => timing.interaction_id,
+                    min => min.min(timing.interaction_id),
+                };
+                vitals.max_interaction_id = vitals.max_interaction_id.max(timing.interaction_id);
+            }
+            vitals.interactions.process(timing)
+        });
+        if let Some(Processed::NeedsTarget(id)) = processed {
+            // Named now, while the target is surely still in the document.
+            let target = property(&entry, "target")
+                .and_then(|target| selector_of(&target))
+                .or_else(|| string_property(&entry, "targetSelector"));
+            if let Some(target) = target {
+                with_vitals(|vitals| vitals.interactions.set_target(id, target));
+            }
+        }
+    }
+}
+
+/// Legacy First Input Delay: how long the first input waited for the main thread.
+fn report_fid(first_input: &EventTiming) {
+    let report = with_vitals(|vitals| {
+        if vitals.fid_settled {
+            return false;
+        }
+        vitals.fid_settled = true;
+        first_input.start_time < first_hidden_ms()
+    });
+    let value = first_input.processing_start - first_input.start_time;
+    if report == Some(true) && value.is_finite() && value >= 0.0 {
+        record_vital(VitalName::Fid, value, first_input.start_time, None);
+    }
+}
+
+fn handle_long_frames(list: Array) {
+    with_vitals(|vitals| {
+        vitals.long_frames.extend(list.iter());
+        let spans: Vec<(f64, f64)> = vitals.interactions.handling_spans().collect();
+        let keep_from = vitals.long_frames.len().saturating_sub(RECENT_LONG_FRAMES);
+        let mut index = 0;
+        vitals.long_frames.retain(|frame| {
+            let start = number_property(frame, "startTime").unwrap_or(f64::NAN);
+            let duration = number_property(frame, "duration").unwrap_or(0.0);
+            let keep = index >= keep_from
+                || spans
+                    .iter()
+                    .any(|(from, to)| frame_overlaps(start, duration, *from, *to));
+            index += 1;
+            keep
+        });
+    });
+}
+
+/// Interactions since the page loaded: the browser's count, or an estimate from the
+/// interaction ids seen, which Chromium hands out in steps of 7.
+fn total_interaction_count(vitals: &Vitals) -> f64 {
+    let counted = vitals
+        .performance
+        .as_ref()
+        .and_then(|performance| number_property(performance, "interactionCount"));
+    counted.unwrap_or_else(|| {
+        if vitals.max_interaction_id == 0 {
+            0.0
+        } else {
+            (vitals.max_interaction_id - vitals.min_interaction_id) as f64 / 7.0 + 1.0
+        }
+    })
+}
+
+fn report_inp() {
+    let pending = with_vitals(|vitals| {
+        vitals
+            .event_observer
+            .as_ref()
+            .map(PerformanceObserver::take_records)
+    })
+    .flatten();
+    if let Some(records) = pending {
+        handle_event_entries(records);
+    }
+    let report = with_vitals(|vitals| {
+        let count = total_interaction_count(vitals) - vitals.interaction_count_base;
+        let inp = vitals.interactions.estimate(count)?.clone();
+        if !vitals.inp_reporter.should_report(inp.latency) {
+            return None;
+        }
+        let phases = vitals.interactions.phases(&inp);
+        let scripts = phases
+            .map(|p| long_frame_scripts(&vitals.long_frames, p.interaction_time, p.processing_end))
+            .unwrap_or_default();
+        let attribution =
+            attribution::inp(inp.target.clone(), inp.entry.is_keyboard, phases, scripts);
+        Some((inp.latency, inp.entry.start_time, attribution))
+    })
+    .flatten();
+    if let Some((value, start_time, attribution)) = report {
+        let attribution = attribution::acceptable(VitalName::Inp, value, attribution);
+        record_vital(VitalName::Inp, value, start_time, attribution);
+    }
+}
+
+/// The scripts of the long animation frames that overlap the interaction's handling.
+fn long_frame_scripts(frames: &[JsValue], from: f64, to: f64) -> Vec<String> {
+    let mut scripts = Vec::new();
+    for frame in frames {
+        let start = number_property(frame, "startTime").unwrap_or(f64::NAN);
+        let duration = number_property(frame, "duration").unwrap_or(0.0);
+        if !frame_overlaps(start, duration, from, to) {
+            continue;
+        }
+        let Some(frame_scripts) =
+            property(frame, "scripts").and_then(|s| s.dyn_into::<Array>().ok())
+        else {
+            continue;
+        };
+        scripts.extend(frame_scripts.iter().filter_map(|script| {
+            Some(FrameScript {
+                source_url: string_property(&script, "sourceURL")?,
+                start_time: number_property(&script, "startTime")?,
+                duration: number_property(&script, "duration")?,
+            })
+        }));
+    }
+    let limits = Limits::default();
+    interaction_scripts(&scripts, from, limits.max_scripts, limits.max_url_len)
 }
 
 /// The navigation entry is complete only after `load`, and a task later for `loadEventEnd`.
@@ -297,6 +708,6 @@ fn report_ttfb() {
     })
     .flatten();
     if let Some((value, response_start)) = measured {
-        record_vital(VitalName::Ttfb, value, response_start);
+        record_vital(VitalName::Ttfb, value, response_start, None);
     }
 }
