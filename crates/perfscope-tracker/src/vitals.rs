@@ -112,6 +112,13 @@ pub(crate) fn on_page_hidden() {
     report_cls();
 }
 
+/// A single-page-app route change ends the page view: report what is final so far.
+/// Minimal version until tracker-metrics' branch (which also resets CLS/INP state for
+/// the new page view) is merged.
+pub(crate) fn on_soft_navigation(_perf_time_ms: f64) {
+    on_page_hidden();
+}
+
 fn entry_type_supported(entry_type: &str) -> bool {
     property(&js_sys::global(), "PerformanceObserver")
         .and_then(|constructor| property(&constructor, "supportedEntryTypes"))
@@ -165,7 +172,7 @@ fn handle_paint_entries(list: Array) {
     })
     .flatten();
     if let Some(value) = value {
-        record_vital(VitalName::Fcp, value, start_time);
+        record_vital(VitalName::Fcp, value, start_time, None);
     }
 }
 
@@ -210,7 +217,12 @@ fn finalize_lcp() {
     })
     .flatten();
     if let Some(reading) = reading {
-        record_vital(VitalName::Lcp, reading.value_ms, reading.start_time_ms);
+        record_vital(
+            VitalName::Lcp,
+            reading.value_ms,
+            reading.start_time_ms,
+            None,
+        );
     }
 }
 
@@ -255,7 +267,7 @@ fn report_cls() {
     })
     .flatten();
     if let Some((value, now)) = report {
-        record_vital(VitalName::Cls, value, now);
+        record_vital(VitalName::Cls, value, now, None);
     }
 }
 
@@ -297,6 +309,6 @@ fn report_ttfb() {
     })
     .flatten();
     if let Some((value, response_start)) = measured {
-        record_vital(VitalName::Ttfb, value, response_start);
+        record_vital(VitalName::Ttfb, value, response_start, None);
     }
 }
