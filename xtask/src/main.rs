@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's build, run and test commands, so that a fresh machine
 //! needs nothing but cargo to get going.
 
+mod bench_tracker;
 mod checks;
 mod shell;
 mod toolchain;
@@ -29,12 +30,23 @@ enum Command {
     Build,
     /// fmt check, clippy, all native tests, and the browser end-to-end tests.
     Test,
+    /// Benchmarks with a reference measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
     /// Install the toolchain pieces the other commands need (each only when missing).
     Setup {
         /// Also install the browser and its driver for the end-to-end tests.
         #[arg(long)]
         browser: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// The standalone tracker's size and start-up cost, beside npm `web-vitals`.
+    Tracker,
 }
 
 fn main() -> Result<()> {
@@ -53,6 +65,12 @@ fn main() -> Result<()> {
             wasm::build_all(&root, &tools)
         }
         Command::Test => checks::test_all(&root),
+        Command::Bench {
+            target: BenchTarget::Tracker,
+        } => {
+            let tools = toolchain::ensure(&root, toolchain::Needs::TEST)?;
+            bench_tracker::bench(&root, &tools)
+        }
         Command::Setup { browser } => {
             let needs = if browser {
                 toolchain::Needs::TEST

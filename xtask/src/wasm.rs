@@ -41,7 +41,7 @@ pub fn build_all(root: &Path, tools: &Tools) -> Result<()> {
 }
 
 /// The one-script-tag build: wasm-bindgen's `web` output plus the loader script.
-fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
+pub fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
     run(cargo().args([
         "build",
         "-p",
