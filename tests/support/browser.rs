@@ -82,7 +82,11 @@ impl Browser {
             .send()
             .await
             .unwrap_or_else(|error| panic!("CDP {command}: {error}"));
-        assert!(response.status().is_success(), "CDP {command}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "CDP {command}: {}",
+            response.status()
+        );
         response.json().await.expect("CDP answer is JSON")
     }
 

@@ -74,7 +74,10 @@ impl TestOrigin {
 
     pub fn deliveries(&self, site: &str) -> Vec<Delivery> {
         let all = self.shared.deliveries.lock().expect("deliveries lock");
-        all.iter().filter(|d| d.batch.site == site).cloned().collect()
+        all.iter()
+            .filter(|d| d.batch.site == site)
+            .cloned()
+            .collect()
     }
 }
 
@@ -115,7 +118,10 @@ async fn tracker_file(Path(file): Path<String>) -> Response {
 }
 
 async fn item(Path(id): Path<String>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], format!("{{\"id\":\"{id}\"}}"))
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{{\"id\":\"{id}\"}}"),
+    )
 }
 
 async fn created() -> impl IntoResponse {
@@ -134,7 +140,11 @@ async fn slow() -> impl IntoResponse {
 async fn ingest(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let batch: Option<Batch> = serde_json::from_slice(&body).ok();
     let (status, retry_after, answer) = if shared.collector_down.load(Ordering::SeqCst) {
-        (503, Some("1".to_owned()), String::from("{\"error\":\"down\"}"))
+        (
+            503,
+            Some("1".to_owned()),
+            String::from("{\"error\":\"down\"}"),
+        )
     } else {
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -156,7 +166,11 @@ async fn ingest(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                (status, retry_after, response.text().await.unwrap_or_default())
+                (
+                    status,
+                    retry_after,
+                    response.text().await.unwrap_or_default(),
+                )
             }
             Err(_) => (502, None, String::new()),
         }

@@ -27,6 +27,8 @@ pub fn test_all(root: &Path) -> Result<()> {
             "perfscope-dashboard",
             "--test",
             "e2e",
+            "--test",
+            "delivery",
             "--",
             "--ignored",
             "--test-threads=1",

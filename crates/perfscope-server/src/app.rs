@@ -38,6 +38,8 @@ pub fn app(state: AppState) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE])
+        // The tracker on another origin honours Retry-After only if it may read it.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(24 * 3600));
     let ingest_routes = Router::new()
         .route(INGEST_PATH, post(ingest::ingest))
