@@ -70,9 +70,11 @@ pub fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
         .arg(&out)
         .arg(&compiled))?;
     let wasm = out.join("perfscope_tracker_bg.wasm");
+    // `--converge` repeats -Oz while it still shrinks; names and producer sections are
+    // of no use to the browser. Together ~0.3 % smaller than a single -Oz.
     run(tools
         .command("wasm-opt")
-        .arg("-Oz")
+        .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
         .args(WASM_OPT_FEATURES)
         .arg(&wasm)
         .arg("-o")

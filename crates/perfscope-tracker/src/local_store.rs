@@ -55,7 +55,6 @@ impl LocalStore {
                 }
             }
         }
-        found.sort_by(|a, b| a.key.cmp(&b.key));
         found
     }
 
