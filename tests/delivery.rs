@@ -275,6 +275,11 @@ async fn reload_and_back_forward_cache_lose_and_repeat_nothing() {
     rig.wait_ready().await;
     client.back().await.unwrap();
     rig.wait_ready().await;
+    let restored = client
+        .execute("return window.restoredFromCache === true", vec![])
+        .await
+        .unwrap();
+    eprintln!("reload: back navigation restored from the back/forward cache: {restored}");
     rig.steps(8, 12).await;
     client.goto("about:blank").await.unwrap();
     let report = rig.expect_exactly_once("reload", 12).await;

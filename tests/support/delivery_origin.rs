@@ -88,6 +88,8 @@ const PAGE: &str = r#"<!doctype html>
 <script src="/tracker/perfscope.js" data-site="SITE" data-max-age="AGE" async></script>
 </head><body><h1>Delivery test page</h1><p>Every step is one custom metric and one API call.</p>
 <script>
+  // Whether the browser restored this page from the back/forward cache.
+  addEventListener('pageshow', (event) => { window.restoredFromCache = event.persisted; });
   window.steps = async (from, to) => {
     for (let n = from; n < to; n++) {
       window.perfscope.recordMetric('step', n, { n: String(n) });
