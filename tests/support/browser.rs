@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub struct Browser {
     pub client: Client,
+    /// chromedriver's base URL, for its vendor endpoints (CDP).
+    pub webdriver_url: String,
     driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -58,9 +60,34 @@ impl Browser {
         .await;
         Browser {
             client,
+            webdriver_url: webdriver,
             driver,
             _profile: profile,
         }
+    }
+
+    /// Runs a Chrome DevTools Protocol command through chromedriver's
+    /// `/session/{id}/goog/cdp/execute`, e.g. `Network.emulateNetworkConditions`.
+    pub async fn cdp(&self, command: &str, params: serde_json::Value) -> serde_json::Value {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("reading the session id")
+            .expect("a WebDriver session");
+        let url = format!("{}/session/{session}/goog/cdp/execute", self.webdriver_url);
+        let response = reqwest::Client::new()
+            .post(url)
+            .json(&json!({ "cmd": command, "params": params }))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("CDP {command}: {error}"));
+        assert!(
+            response.status().is_success(),
+            "CDP {command}: {}",
+            response.status()
+        );
+        response.json().await.expect("CDP answer is JSON")
     }
 
     /// Saves a screenshot under target/e2e/ for people to look at.

@@ -1,7 +1,10 @@
 //! Real processes the end-to-end tests run against: the collector binary and Chromium.
+// Each test binary compiles all of `support` and uses only part of it.
+#![allow(dead_code)]
 
 pub mod browser;
 pub mod collector;
+pub mod delivery_origin;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

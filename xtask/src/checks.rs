@@ -38,6 +38,8 @@ pub fn test_all(root: &Path) -> Result<()> {
             "cross_origin",
             "--test",
             "vitals_parity",
+            "--test",
+            "delivery",
             "--",
             "--ignored",
             "--test-threads=1",

@@ -3,6 +3,7 @@
 
 mod bench_ingest;
 mod bench_query;
+mod bench_tracker;
 mod checks;
 mod clickhouse;
 mod shell;
@@ -59,6 +60,8 @@ enum Bench {
     /// Ingest over loopback HTTP: events/s, latency and peak RSS, beside the discard
     /// route and raw SQLite inserts.
     Ingest(bench_ingest::IngestBenchArgs),
+    /// The standalone tracker's size and start-up cost, beside npm `web-vitals`.
+    Tracker,
 }
 
 fn main() -> Result<()> {
@@ -103,6 +106,12 @@ fn main() -> Result<()> {
         Command::Bench {
             bench: Bench::Ingest(args),
         } => bench_ingest::run(&root, &args),
+        Command::Bench {
+            bench: Bench::Tracker,
+        } => {
+            let tools = toolchain::ensure(&root, toolchain::Needs::TEST)?;
+            bench_tracker::bench(&root, &tools)
+        }
         Command::Setup { browser } => {
             let needs = if browser {
                 toolchain::Needs::TEST

@@ -41,7 +41,7 @@ pub fn build_all(root: &Path, tools: &Tools) -> Result<()> {
 }
 
 /// The one-script-tag build: wasm-bindgen's `web` output plus the loader script.
-fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
+pub fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
     run(cargo().args([
         "build",
         "-p",
@@ -70,9 +70,11 @@ fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
         .arg(&out)
         .arg(&compiled))?;
     let wasm = out.join("perfscope_tracker_bg.wasm");
+    // `--converge` repeats -Oz while it still shrinks; names and producer sections are
+    // of no use to the browser. Together ~0.3 % smaller than a single -Oz.
     run(tools
         .command("wasm-opt")
-        .arg("-Oz")
+        .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
         .args(WASM_OPT_FEATURES)
         .arg(&wasm)
         .arg("-o")

@@ -16,27 +16,34 @@ pub fn measurement_is_acceptable(measurement: &Measurement) -> bool {
     let limits = Limits::default();
     match measurement {
         Measurement::Vital(vital) => vital.is_plausible(&limits),
-        Measurement::ApiCall(call) => call.is_plausible(&limits),
+        Measurement::ApiCall(call, _) => call.is_plausible(&limits),
+        Measurement::LongFrame(frame) => frame.is_plausible(&limits),
+        Measurement::CustomMetric(metric) => metric.is_plausible(&limits),
+        Measurement::Asset(asset) => asset.is_plausible(&limits),
+        Measurement::Memory(reading) => reading.is_plausible(&limits),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perfscope_model::{ApiCallEvent, VitalEvent, VitalName};
+    use perfscope_model::{ApiCallEvent, CustomMetricEvent, VitalEvent, VitalName};
 
     fn api_call(path: &str) -> Measurement {
-        Measurement::ApiCall(ApiCallEvent {
-            id: "pv-2".into(),
-            ts: 1.0,
-            method: "POST".into(),
-            path: path.into(),
-            status: 0,
-            duration: 3.0,
-            outcome: Default::default(),
-            response_size: None,
-            timing: None,
-        })
+        Measurement::ApiCall(
+            ApiCallEvent {
+                id: "pv-2".into(),
+                ts: 1.0,
+                method: "POST".into(),
+                path: path.into(),
+                status: 0,
+                duration: 3.0,
+                outcome: Default::default(),
+                response_size: None,
+                timing: None,
+            },
+            None,
+        )
     }
 
     #[test]
@@ -51,6 +58,17 @@ mod tests {
         assert!(measurement_is_acceptable(&lcp));
         assert!(measurement_is_acceptable(&api_call("/api/v1/items")));
         assert!(!measurement_is_acceptable(&api_call("text/plain,hi")));
+        let metric = |name: &str| {
+            Measurement::CustomMetric(CustomMetricEvent {
+                id: "pv-3".into(),
+                ts: 1.0,
+                name: name.into(),
+                value: -3.0,
+                meta: Default::default(),
+            })
+        };
+        assert!(measurement_is_acceptable(&metric("cart.size")));
+        assert!(!measurement_is_acceptable(&metric("cart size")));
         assert!(site_is_acceptable("perfscope-dashboard"));
         assert!(!site_is_acceptable("my site"));
     }

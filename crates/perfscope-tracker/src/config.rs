@@ -1,13 +1,21 @@
-//! What an embedding site configures: its key, where the collector lives, how eagerly to send.
+//! What an embedding site configures: its key, where the collector lives, how eagerly to
+//! send, what share of sessions to measure, and how its URLs become route names.
 
+use crate::url_path::RoutePattern;
 use perfscope_model::{Limits, INGEST_PATH};
 
-/// Events per batch when the site does not say otherwise.
+/// Events per batch when the site does not say otherwise. A page load produces about a
+/// dozen events (five vitals, a few API calls and assets), so 20 sends a typical page
+/// view in one or two requests, and 20 events stay around 4-8 KB of JSON: far inside
+/// the 64 KiB keepalive budget even with several batches in flight at unload.
 pub const DEFAULT_MAX_BATCH_EVENTS: usize = 20;
-/// How long the oldest queued event may wait before its batch is sent anyway.
+/// How long the oldest queued event may wait before its batch is sent anyway. Five
+/// seconds groups the bursts of a page load into one request, yet a visitor who stays
+/// is seen on the dashboard within seconds; what is pending when the page is hidden or
+/// closed leaves at once anyway, so the age limit never costs data, only latency.
 pub const DEFAULT_MAX_BATCH_AGE_MS: u32 = 5000;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrackerConfig {
     /// The site's key, as configured on the collector.
     pub site: String,
@@ -15,6 +23,13 @@ pub struct TrackerConfig {
     pub endpoint: String,
     pub max_batch_events: usize,
     pub max_batch_age_ms: u32,
+    /// Share of browser sessions measured, `0..=1`; decided once per session.
+    pub sample_rate: f64,
+    /// Route names the site chooses (`/blog/:slug`, `/docs/*`), tried before the
+    /// automatic id templating.
+    pub route_patterns: Vec<RoutePattern>,
+    /// API calls whose path matches one of these (same syntax) are not recorded.
+    pub exclude_api_patterns: Vec<RoutePattern>,
 }
 
 impl TrackerConfig {
@@ -24,14 +39,18 @@ impl TrackerConfig {
             endpoint: endpoint.into(),
             max_batch_events: DEFAULT_MAX_BATCH_EVENTS,
             max_batch_age_ms: DEFAULT_MAX_BATCH_AGE_MS,
+            sample_rate: 1.0,
+            route_patterns: Vec::new(),
+            exclude_api_patterns: Vec::new(),
         }
     }
 
     /// Where batches are posted. Relative when the collector is the page's own origin, so
     /// the browser resolves it against the document like any same-origin request.
     pub fn ingest_url(&self) -> String {
-        let origin = self.endpoint.trim().trim_end_matches('/');
-        format!("{origin}{INGEST_PATH}")
+        let mut url = self.endpoint.trim().trim_end_matches('/').to_owned();
+        url.push_str(INGEST_PATH);
+        url
     }
 
     /// A batch the collector would refuse as too large is as useless as an empty one.

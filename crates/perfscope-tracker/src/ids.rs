@@ -1,5 +1,6 @@
 //! Page-view and event ids, in the key alphabet the collector accepts.
 
+use crate::json::push_uint;
 use perfscope_model::Limits;
 
 /// Lower-case hex, two digits a byte.
@@ -20,7 +21,8 @@ fn is_key_char(c: char) -> bool {
 /// `{page_view}-{counter}`. The counter is what keeps ids unique within a page view, so
 /// when the whole would be too long it is the page-view part that gets shortened.
 pub fn event_id(page_view: &str, counter: u64) -> String {
-    let suffix = format!("-{counter}");
+    let mut suffix = String::from("-");
+    push_uint(&mut suffix, counter);
     let room = Limits::default().max_id_len.saturating_sub(suffix.len());
     let mut id: String = page_view
         .chars()

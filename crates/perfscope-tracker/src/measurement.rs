@@ -1,57 +1,82 @@
 //! One measurement waiting to be sent, and the single place that knows how a batch lays
 //! measurements out on the wire.
 
-use perfscope_model::{ApiCallEvent, Batch, VitalEvent};
+use perfscope_model::{
+    ApiCallEvent, AssetEvent, Batch, CustomMetricEvent, LongFrameEvent, MemoryEvent, PageContext,
+    VitalEvent,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Measurement {
     Vital(VitalEvent),
-    ApiCall(ApiCallEvent),
+    /// With where to find its Resource Timing entry, which the browser adds only once the
+    /// response body has arrived: it is looked up when the batch is formed.
+    ApiCall(ApiCallEvent, Option<TimingLookup>),
+    LongFrame(LongFrameEvent),
+    CustomMetric(CustomMetricEvent),
+    Asset(AssetEvent),
+    Memory(MemoryEvent),
+}
+
+/// The absolute URL of a request and when it started (`performance.now()` ms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimingLookup {
+    pub url: String,
+    pub started_ms: f64,
 }
 
 /// What every batch of one page view carries besides its measurements.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchHeader {
     pub site: String,
     pub page_view: String,
     pub page: String,
+    pub context: PageContext,
 }
 
-pub fn assemble(header: &BatchHeader, seq: u32, measurements: Vec<Measurement>) -> Batch {
+pub fn assemble(
+    header: &BatchHeader,
+    seq: u32,
+    lost: u32,
+    measurements: Vec<Measurement>,
+) -> Batch {
     let mut batch = Batch {
         site: header.site.clone(),
         page_view: header.page_view.clone(),
         seq,
         page: header.page.clone(),
+        context: header.context.clone(),
+        lost,
         ..Batch::default()
     };
     for measurement in measurements {
         match measurement {
             Measurement::Vital(vital) => batch.vitals.push(vital),
-            Measurement::ApiCall(call) => batch.api_calls.push(call),
+            Measurement::ApiCall(call, _) => batch.api_calls.push(call),
+            Measurement::LongFrame(frame) => batch.long_frames.push(frame),
+            Measurement::CustomMetric(metric) => batch.custom_metrics.push(metric),
+            Measurement::Asset(asset) => batch.assets.push(asset),
+            Measurement::Memory(reading) => batch.memory.push(reading),
         }
     }
     batch
 }
 
-/// The measurements back out of a batch that has to be sent again.
-pub fn disassemble(batch: Batch) -> Vec<Measurement> {
-    let vitals = batch.vitals.into_iter().map(Measurement::Vital);
-    vitals
-        .chain(batch.api_calls.into_iter().map(Measurement::ApiCall))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perfscope_model::VitalName;
+    use perfscope_model::{AssetKind, NavigationType, VitalName};
+    use std::collections::BTreeMap;
 
     fn header() -> BatchHeader {
         BatchHeader {
             site: "demo".into(),
             page_view: "0a1b".into(),
             page: "/checkout".into(),
+            context: PageContext {
+                navigation_type: NavigationType::Soft,
+                ..PageContext::default()
+            },
         }
     }
 
@@ -66,25 +91,44 @@ mod tests {
     }
 
     fn api_call(id: &str) -> Measurement {
-        Measurement::ApiCall(ApiCallEvent {
-            id: id.into(),
-            ts: 1.7e12 + 5.0,
-            method: "GET".into(),
-            path: "/api/cart".into(),
-            status: 200,
-            duration: 35.5,
-            outcome: Default::default(),
-            response_size: None,
-            timing: None,
-        })
+        Measurement::ApiCall(
+            ApiCallEvent {
+                id: id.into(),
+                ts: 1.7e12 + 5.0,
+                method: "GET".into(),
+                path: "/api/cart".into(),
+                status: 200,
+                duration: 35.5,
+                outcome: Default::default(),
+                response_size: None,
+                timing: None,
+            },
+            None,
+        )
     }
 
     #[test]
     fn a_batch_carries_the_header_and_every_measurement_once() {
+        let metric = Measurement::CustomMetric(CustomMetricEvent {
+            id: "a-3".into(),
+            ts: 1.0,
+            name: "n".into(),
+            value: 1.0,
+            meta: BTreeMap::new(),
+        });
+        let asset = Measurement::Asset(AssetEvent {
+            id: "a-4".into(),
+            ts: 1.0,
+            kind: AssetKind::Script,
+            url: "https://x/a.js".into(),
+            transfer_size: 1,
+            decoded_size: 2,
+        });
         let batch = assemble(
             &header(),
             3,
-            vec![vital("a-0"), api_call("a-1"), vital("a-2")],
+            2,
+            vec![vital("a-0"), api_call("a-1"), vital("a-2"), metric, asset],
         );
         assert_eq!(
             (
@@ -94,27 +138,13 @@ mod tests {
             ),
             ("demo", "0a1b", "/checkout")
         );
-        assert_eq!(batch.seq, 3);
+        assert_eq!((batch.seq, batch.lost), (3, 2));
+        assert_eq!(batch.context.navigation_type, NavigationType::Soft);
         let vital_ids: Vec<&str> = batch.vitals.iter().map(|v| v.id.as_str()).collect();
         assert_eq!(vital_ids, ["a-0", "a-2"]);
         assert_eq!(batch.api_calls.len(), 1);
-        assert_eq!(batch.api_calls[0].path, "/api/cart");
-    }
-
-    fn id(measurement: &Measurement) -> &str {
-        match measurement {
-            Measurement::Vital(vital) => &vital.id,
-            Measurement::ApiCall(call) => &call.id,
-        }
-    }
-
-    #[test]
-    fn disassembling_returns_what_went_in() {
-        let measurements = vec![vital("a-0"), api_call("a-1"), vital("a-2")];
-        let mut back = disassemble(assemble(&header(), 0, measurements.clone()));
-        let mut expected = measurements;
-        back.sort_by(|a, b| id(a).cmp(id(b)));
-        expected.sort_by(|a, b| id(a).cmp(id(b)));
-        assert_eq!(back, expected);
+        assert_eq!(batch.custom_metrics.len(), 1);
+        assert_eq!(batch.assets.len(), 1);
+        assert_eq!(batch.event_count(), 5);
     }
 }

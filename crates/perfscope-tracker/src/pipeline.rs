@@ -1,35 +1,62 @@
-//! From a measurement to a sent batch: ids, validation, the queue, its timer, and the
-//! choice between a normal send and an unload beacon.
+//! From a measurement to a delivered batch: the page-view header, ids, validation, the
+//! batching by count and age, the outbox of formed batches mirrored in `localStorage`,
+//! its timer, and the choice of channel while the page lives and as it goes away.
 
 use crate::acceptance::measurement_is_acceptable;
 use crate::browser::{set_timeout, wall_clock_ms};
-use crate::entropy;
-use crate::ids::{self, EventIds};
-use crate::measurement::{assemble, disassemble, BatchHeader, Measurement};
-use crate::queue::{BatchQueue, NextSend, SendOutcome};
-use crate::transport::{response_status, to_json, Transport};
+use crate::entropy::random_bytes;
+use crate::ids::{hex, EventIds};
+use crate::json::batch_to_json;
+use crate::local_store::LocalStore;
+use crate::measurement::{assemble, BatchHeader, Measurement};
+use crate::outbox::{Channel, Dispatch, Outbox};
+use crate::page_context;
+use crate::queue::{BatchQueue, NextSend};
+use crate::resource_timing::join_network_timing;
+use crate::stored_batch::batch_key;
+use crate::transport::{settle, Transport};
+use crate::url_path::{route_of, RoutePattern};
 use js_sys::Function;
-use perfscope_model::{ApiCallEvent, Attribution, Batch, NavigationType, VitalEvent, VitalName};
+use perfscope_model::{Attribution, CustomMetricEvent, NavigationType, VitalEvent, VitalName};
 use std::cell::RefCell;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Performance, Window};
 
+/// Custom metrics kept for `getMetrics()`: enough for any sane page view, bounded for
+/// a page that records in a loop.
+const MAX_KEPT_METRICS: usize = 200;
+
 pub(crate) struct Pipeline {
     window: Window,
     performance: Performance,
     header: BatchHeader,
+    route_patterns: Vec<RoutePattern>,
     ids: EventIds,
     next_seq: u32,
-    queue: BatchQueue<Measurement>,
+    batcher: BatchQueue<Measurement>,
+    outbox: Outbox,
+    store: LocalStore,
     transport: Transport,
     timer: Option<ArmedTimer>,
     on_timer: Function,
+    metrics: Vec<CustomMetricEvent>,
 }
 
 struct ArmedTimer {
     handle: i32,
     due_ms: f64,
+}
+
+/// What `install` needs from `start`.
+pub(crate) struct Setup {
+    pub window: Window,
+    pub performance: Performance,
+    pub site: String,
+    pub navigation_type: NavigationType,
+    pub route_patterns: Vec<RoutePattern>,
+    pub batcher: BatchQueue<Measurement>,
+    pub transport: Transport,
 }
 
 thread_local! {
@@ -45,13 +72,7 @@ fn with_pipeline<R>(f: impl FnOnce(&mut Pipeline) -> R) -> Option<R> {
     })
 }
 
-pub(crate) fn install(
-    window: Window,
-    performance: Performance,
-    header: BatchHeader,
-    queue: BatchQueue<Measurement>,
-    transport: Transport,
-) {
+pub(crate) fn install(setup: Setup) {
     let on_timer = Closure::<dyn Fn()>::new(|| {
         with_pipeline(|pipeline| {
             pipeline.timer = None;
@@ -60,17 +81,37 @@ pub(crate) fn install(
     })
     .into_js_value()
     .unchecked_into();
-    let pipeline = Pipeline {
-        window,
-        performance,
+    let header = new_header(
+        &setup.window,
+        setup.site.clone(),
+        &setup.route_patterns,
+        setup.navigation_type,
+    );
+    let store = LocalStore::open(&setup.window, &setup.site);
+    let mut outbox = Outbox::default();
+    outbox.add_lost(store.lost());
+    // What earlier page views could not deliver goes first.
+    for stored in store.load() {
+        for dropped in outbox.push(stored.key, stored.body, stored.events) {
+            store.remove(&dropped);
+        }
+    }
+    let mut pipeline = Pipeline {
+        window: setup.window,
+        performance: setup.performance,
         ids: EventIds::new(header.page_view.clone()),
         header,
+        route_patterns: setup.route_patterns,
         next_seq: 0,
-        queue,
-        transport,
+        batcher: setup.batcher,
+        outbox,
+        store,
+        transport: setup.transport,
         timer: None,
         on_timer,
+        metrics: Vec::new(),
     };
+    pipeline.pump();
     PIPELINE.with(|cell| {
         if let Ok(mut slot) = cell.try_borrow_mut() {
             *slot = Some(pipeline);
@@ -78,71 +119,100 @@ pub(crate) fn install(
     });
 }
 
-/// `perf_time_ms`: when it happened, on the `performance.now()` clock.
+fn new_header(
+    window: &Window,
+    site: String,
+    route_patterns: &[RoutePattern],
+    navigation_type: NavigationType,
+) -> BatchHeader {
+    let path = window.location().pathname().unwrap_or_default();
+    BatchHeader {
+        site,
+        page_view: hex(&random_bytes::<16>(window)),
+        page: crate::url_path::page_path(&route_of(&path, route_patterns)),
+        context: page_context::read(window, navigation_type),
+    }
+}
+
+/// Records one measurement stamped with the next event id and the wall-clock time of
+/// `perf_time_ms` (`performance.now()` clock).
+pub(crate) fn record(perf_time_ms: f64, make: impl FnOnce(String, f64) -> Measurement) {
+    with_pipeline(|pipeline| {
+        let ts = wall_clock_ms(&pipeline.performance, perf_time_ms);
+        let measurement = make(pipeline.ids.next_id(), ts);
+        pipeline.enqueue(measurement);
+    });
+}
+
+/// `perf_time_ms`: when it happened on the performance.now() clock.
 pub(crate) fn record_vital(
     name: VitalName,
     value: f64,
     perf_time_ms: f64,
     attribution: Option<Attribution>,
 ) {
-    with_pipeline(|pipeline| {
-        let measurement = Measurement::Vital(VitalEvent {
-            id: pipeline.ids.next_id(),
-            ts: wall_clock_ms(&pipeline.performance, perf_time_ms),
+    record(perf_time_ms, |id, ts| {
+        Measurement::Vital(VitalEvent {
+            id,
+            ts,
             name,
             value,
             attribution,
-        });
-        pipeline.enqueue(measurement);
+        })
     });
 }
 
-pub(crate) fn record_api_call(
-    method: String,
-    path: String,
-    status: u16,
-    started_ms: f64,
-    duration_ms: f64,
-) {
+/// Keeps a custom metric for `metrics()` and queues it. `false` when the tracker is not
+/// running or the collector would refuse the metric (name, value or meta out of bounds).
+pub(crate) fn record_custom_metric(make: impl FnOnce(String, f64) -> CustomMetricEvent) -> bool {
     with_pipeline(|pipeline| {
-        let measurement = Measurement::ApiCall(ApiCallEvent {
-            id: pipeline.ids.next_id(),
-            ts: wall_clock_ms(&pipeline.performance, started_ms),
-            method,
-            path,
-            status,
-            duration: duration_ms,
-            outcome: Default::default(),
-            response_size: None,
-            timing: None,
-        });
-        pipeline.enqueue(measurement);
-    });
-}
-
-/// Starts a new page view: new id, seq back to 0. Vitals recorded afterwards belong to it.
-/// What is still queued goes out first, under the page view it was measured in.
-// The navigation type reaches the wire with the page context (tracker-delivery's part).
-pub(crate) fn begin_page_view(_navigation_type: NavigationType) {
-    with_pipeline(|pipeline| {
-        pipeline.disarm_timer();
-        for measurements in pipeline.queue.drain_all() {
-            pipeline.send_by_beacon(measurements);
+        let now = pipeline.performance.now();
+        let ts = wall_clock_ms(&pipeline.performance, now);
+        let metric = make(pipeline.ids.next_id(), ts);
+        let measurement = Measurement::CustomMetric(metric.clone());
+        if !measurement_is_acceptable(&measurement) {
+            return false;
         }
-        let page_view = ids::hex(&entropy::random_bytes::<16>(&pipeline.window));
-        pipeline.ids = EventIds::new(page_view.clone());
-        pipeline.header.page_view = page_view;
+        if pipeline.metrics.len() < MAX_KEPT_METRICS {
+            pipeline.metrics.push(metric);
+        }
+        pipeline.enqueue(measurement);
+        true
+    })
+    .unwrap_or(false)
+}
+
+/// The custom metrics recorded in the current page view.
+pub(crate) fn recorded_metrics() -> Vec<CustomMetricEvent> {
+    with_pipeline(|pipeline| pipeline.metrics.clone()).unwrap_or_default()
+}
+
+/// Starts a new page view: new id, seq back to 0, the given navigation type and route.
+/// Vitals recorded afterwards belong to it.
+pub(crate) fn begin_page_view(navigation_type: NavigationType) {
+    with_pipeline(|pipeline| {
+        // What was measured so far belongs to the old page view's header.
+        pipeline.form_all_batches();
+        pipeline.header = new_header(
+            &pipeline.window,
+            pipeline.header.site.clone(),
+            &pipeline.route_patterns,
+            navigation_type,
+        );
+        pipeline.ids = EventIds::new(pipeline.header.page_view.clone());
         pipeline.next_seq = 0;
+        pipeline.metrics.clear();
+        pipeline.pump();
     });
 }
 
-/// Sends everything queued at once, with beacons: the page is hidden and may never run
-/// another task.
+/// Sends everything at once: the page is hidden and may never run another task.
 pub(crate) fn flush_for_unload() {
     with_pipeline(|pipeline| {
         pipeline.disarm_timer();
-        for measurements in pipeline.queue.drain_all() {
-            pipeline.send_by_beacon(measurements);
+        pipeline.form_all_batches();
+        for dispatch in pipeline.outbox.start_unload_sends() {
+            pipeline.dispatch(dispatch);
         }
     });
 }
@@ -157,27 +227,98 @@ impl Pipeline {
             return;
         }
         let now = self.now_ms();
-        self.queue.push(measurement, now);
+        let dropped = self.batcher.push(measurement, now);
+        self.outbox.add_lost(dropped);
         self.pump();
     }
 
-    /// Sends what is due and arms the timer for what will be.
+    /// Forms the batches that are due, starts the send that is due, and arms the timer
+    /// for whatever will be due next.
     fn pump(&mut self) {
         let now = self.now_ms();
-        match self.queue.next_send(now) {
-            NextSend::Idle => self.disarm_timer(),
-            NextSend::At(due_ms) => self.arm_timer(due_ms, now),
-            NextSend::Now => {
-                self.disarm_timer();
-                let measurements = self.queue.start_send();
-                let batch = self.batch(measurements);
-                self.post(batch, true);
-                // A send that failed on the spot has already given its slot back.
-                if !self.queue.is_sending() {
-                    self.pump();
-                }
+        while self.batcher.next_send(now) == NextSend::Now {
+            let measurements = self.batcher.take_batch();
+            self.form_batch(measurements);
+        }
+        if self.outbox.next_send(now) == NextSend::Now {
+            if let Some(dispatch) = self.outbox.start_send() {
+                self.dispatch(dispatch);
             }
         }
+        let due = [self.batcher.next_send(now), self.outbox.next_send(now)]
+            .into_iter()
+            .filter_map(|next| match next {
+                NextSend::At(due_ms) => Some(due_ms),
+                NextSend::Now => Some(now),
+                NextSend::Idle => None,
+            })
+            .reduce(f64::min);
+        match due {
+            Some(due_ms) => self.arm_timer(due_ms, now),
+            None => self.disarm_timer(),
+        }
+    }
+
+    fn form_all_batches(&mut self) {
+        for measurements in self.batcher.drain_all() {
+            self.form_batch(measurements);
+        }
+    }
+
+    /// Turns measurements into a serialised batch in the outbox and in storage.
+    fn form_batch(&mut self, mut measurements: Vec<Measurement>) {
+        if measurements.is_empty() {
+            return;
+        }
+        for measurement in &mut measurements {
+            if let Measurement::ApiCall(call, Some(lookup)) = measurement {
+                join_network_timing(&self.performance, call, lookup);
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        let lost = self.outbox.take_lost();
+        let batch = assemble(&self.header, seq, lost, measurements);
+        let events = u32::try_from(batch.event_count()).unwrap_or(u32::MAX);
+        let body = batch_to_json(&batch);
+        let now = wall_clock_ms(&self.performance, self.now_ms());
+        let key = batch_key(now, &self.header.page_view, seq);
+        self.store.save(&key, events, &body);
+        for dropped in self.outbox.push(key, body, events) {
+            self.store.remove(&dropped);
+        }
+        self.store.set_lost(self.outbox.lost());
+    }
+
+    fn dispatch(&mut self, dispatch: Dispatch) {
+        let Dispatch { key, body, channel } = dispatch;
+        if channel == Channel::Beacon {
+            // Delivered or not, it stays stored for the next page view to make sure.
+            let _ = self.transport.beacon(&body);
+            self.outbox.beacon_handed_over(&key);
+            return;
+        }
+        let pending = self.transport.post(&body, channel == Channel::KeepAlive);
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = match pending {
+                Ok(pending) => settle(pending).await,
+                Err(_) => crate::transport::SendResult {
+                    outcome: crate::queue::SendOutcome::Retry,
+                    retry_after_ms: None,
+                },
+            };
+            with_pipeline(|pipeline| {
+                let now = pipeline.now_ms();
+                let jitter = js_sys::Math::random();
+                if pipeline
+                    .outbox
+                    .finish(&key, result.outcome, result.retry_after_ms, now, jitter)
+                {
+                    pipeline.store.remove(&key);
+                }
+                pipeline.pump();
+            });
+        });
     }
 
     fn arm_timer(&mut self, due_ms: f64, now_ms: f64) {
@@ -196,52 +337,6 @@ impl Pipeline {
     fn disarm_timer(&mut self) {
         if let Some(timer) = self.timer.take() {
             self.window.clear_timeout_with_handle(timer.handle);
-        }
-    }
-
-    fn batch(&mut self, measurements: Vec<Measurement>) -> Batch {
-        // Every attempt gets a fresh seq: a retry may regroup measurements, and event ids
-        // keep storage idempotent anyway.
-        let seq = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(1);
-        assemble(&self.header, seq, measurements)
-    }
-
-    fn send_by_beacon(&mut self, measurements: Vec<Measurement>) {
-        let batch = self.batch(measurements);
-        match to_json(&batch) {
-            Ok(body) if self.transport.beacon(&body) => {}
-            Ok(_) => self.post(batch, false),
-            // Could never be sent; keeping it would only block the queue.
-            Err(_) => {}
-        }
-    }
-
-    /// `scheduled` sends hold the queue's single sending slot until they settle; the
-    /// fallback for a refused beacon does not.
-    fn post(&mut self, batch: Batch, scheduled: bool) {
-        let Ok(body) = to_json(&batch) else {
-            self.settle(disassemble(batch), SendOutcome::Rejected, scheduled);
-            return;
-        };
-        match self.transport.post(&body) {
-            Ok(pending) => wasm_bindgen_futures::spawn_local(async move {
-                let outcome = SendOutcome::from_status(response_status(pending).await);
-                with_pipeline(|pipeline| {
-                    pipeline.settle(disassemble(batch), outcome, scheduled);
-                    pipeline.pump();
-                });
-            }),
-            Err(_) => self.settle(disassemble(batch), SendOutcome::Retry, scheduled),
-        }
-    }
-
-    fn settle(&mut self, measurements: Vec<Measurement>, outcome: SendOutcome, scheduled: bool) {
-        let now = self.now_ms();
-        if scheduled {
-            self.queue.finish_send(measurements, outcome, now);
-        } else {
-            self.queue.settle(measurements, outcome, now);
         }
     }
 }

@@ -1,20 +1,14 @@
-//! Getting a batch to the collector: JSON without serde_json, as a CORS "simple request"
-//! (text/plain, no credentials) so no preflight doubles the cost of every send.
+//! Getting a batch body to the collector, as a CORS "simple request" (text/plain, no
+//! credentials) so no preflight doubles the cost of every send.
 
-use js_sys::{Array, Function, JsString, Object, Promise, Reflect};
-use perfscope_model::Batch;
-use serde::Serialize;
+use crate::outbox::parse_retry_after_ms;
+use crate::queue::SendOutcome;
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, Response, Window};
 
 const CONTENT_TYPE: &str = "text/plain";
-
-/// The batch as a JSON string, kept on the JS side since only JS needs it.
-pub(crate) fn to_json(batch: &Batch) -> Result<JsString, JsValue> {
-    let value = batch.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?;
-    js_sys::JSON::stringify(&value)
-}
 
 pub(crate) struct Transport {
     window: Window,
@@ -22,6 +16,12 @@ pub(crate) struct Transport {
     /// The page's `fetch` from before it was wrapped, so our own sends are not recorded
     /// as the page's API calls.
     fetch: Function,
+}
+
+/// How a send ended, and how long the collector asked us to wait before the next one.
+pub(crate) struct SendResult {
+    pub outcome: SendOutcome,
+    pub retry_after_ms: Option<f64>,
 }
 
 impl Transport {
@@ -33,9 +33,9 @@ impl Transport {
         }
     }
 
-    /// Starts a POST that outlives the page if it has to (`keepalive`).
-    pub(crate) fn post(&self, body: &JsString) -> Result<Promise, JsValue> {
-        let init = request_init(body)?;
+    /// Starts a POST; `keepalive` lets it outlive the page, within the browser's budget.
+    pub(crate) fn post(&self, body: &str, keepalive: bool) -> Result<Promise, JsValue> {
+        let init = request_init(body, keepalive)?;
         let pending =
             self.fetch
                 .call2(&self.window, &JsValue::from_str(&self.ingest_url), &init)?;
@@ -46,10 +46,11 @@ impl Transport {
 
     /// Hands the body to the browser to deliver even as the page unloads. `false` when the
     /// browser refused it (beacon quota, or no `sendBeacon`).
-    pub(crate) fn beacon(&self, body: &JsString) -> bool {
+    pub(crate) fn beacon(&self, body: &str) -> bool {
         let options = BlobPropertyBag::new();
         options.set_type(CONTENT_TYPE);
-        let Ok(blob) = Blob::new_with_str_sequence_and_options(&Array::of1(body), &options) else {
+        let parts = Array::of1(&JsValue::from_str(body));
+        let Ok(blob) = Blob::new_with_str_sequence_and_options(&parts, &options) else {
             return false;
         };
         self.window
@@ -59,15 +60,15 @@ impl Transport {
     }
 }
 
-fn request_init(body: &JsString) -> Result<Object, JsValue> {
+fn request_init(body: &str, keepalive: bool) -> Result<Object, JsValue> {
     let headers = Object::new();
     Reflect::set(&headers, &"Content-Type".into(), &CONTENT_TYPE.into())?;
     let init = Object::new();
     for (key, value) in [
         ("method", JsValue::from_str("POST")),
-        ("body", body.into()),
+        ("body", JsValue::from_str(body)),
         ("headers", headers.into()),
-        ("keepalive", JsValue::TRUE),
+        ("keepalive", JsValue::from_bool(keepalive)),
         ("mode", JsValue::from_str("cors")),
         ("credentials", JsValue::from_str("omit")),
     ] {
@@ -76,8 +77,26 @@ fn request_init(body: &JsString) -> Result<Object, JsValue> {
     Ok(init)
 }
 
-/// The HTTP status the request ended with; `None` when no response arrived.
-pub(crate) async fn response_status(pending: Promise) -> Option<u16> {
-    let response = JsFuture::from(pending).await.ok()?;
-    response.dyn_into::<Response>().ok().map(|r| r.status())
+/// Waits for the answer. No response at all (offline, refused, page gone) is a retry.
+pub(crate) async fn settle(pending: Promise) -> SendResult {
+    let response = JsFuture::from(pending)
+        .await
+        .ok()
+        .and_then(|response| response.dyn_into::<Response>().ok());
+    let Some(response) = response else {
+        return SendResult {
+            outcome: SendOutcome::from_status(None),
+            retry_after_ms: None,
+        };
+    };
+    let retry_after_ms = response
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|value| parse_retry_after_ms(&value));
+    SendResult {
+        outcome: SendOutcome::from_status(Some(response.status())),
+        retry_after_ms,
+    }
 }

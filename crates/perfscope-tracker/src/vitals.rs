@@ -176,8 +176,6 @@ pub(crate) fn on_page_hidden() {
 
 /// A single-page-app route change ends this page view: what it measured is reported,
 /// and CLS and INP start over for the next one.
-// Called by the History API route-change detection, which tracker-delivery adds.
-#[allow(dead_code)]
 pub(crate) fn on_soft_navigation(_perf_time_ms: f64) {
     finalize_lcp();
     report_cls();

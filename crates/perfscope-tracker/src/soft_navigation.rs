@@ -1,0 +1,70 @@
+//! Single-page apps: a route change through the History API (`pushState`, `replaceState`,
+//! back/forward between entries) ends the current page view and starts a new one.
+
+use crate::browser::{event_handler, listen, property};
+use crate::pipeline::begin_page_view;
+use crate::vitals::on_soft_navigation;
+use js_sys::{Array, Function, Object, Proxy, Reflect};
+use perfscope_model::NavigationType;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Performance, Window};
+
+type Trap = dyn Fn(Function, JsValue, Array) -> Result<JsValue, JsValue>;
+
+/// Only a new path is a new page: query and hash changes (filters, anchors, tabs) stay
+/// within the page view, as the route name ignores them too.
+struct RouteWatch {
+    window: Window,
+    performance: Performance,
+    path: RefCell<String>,
+}
+
+impl RouteWatch {
+    fn check(&self) {
+        let path = self.window.location().pathname().unwrap_or_default();
+        let changed = {
+            let Ok(mut current) = self.path.try_borrow_mut() else {
+                return;
+            };
+            if *current == path {
+                false
+            } else {
+                *current = path;
+                true
+            }
+        };
+        if changed {
+            on_soft_navigation(self.performance.now());
+            begin_page_view(NavigationType::Soft);
+        }
+    }
+}
+
+pub(crate) fn install(window: &Window, performance: Performance) -> Option<()> {
+    let watch = Rc::new(RouteWatch {
+        window: window.clone(),
+        performance,
+        path: RefCell::new(window.location().pathname().unwrap_or_default()),
+    });
+    let history = property(window, "history")?;
+    for method in ["pushState", "replaceState"] {
+        let original: Function = property(&history, method)?.dyn_into().ok()?;
+        let after = Rc::clone(&watch);
+        let trap = Closure::<Trap>::new(
+            move |target: Function, receiver: JsValue, arguments: Array| {
+                let result = Reflect::apply(&target, &receiver, &arguments)?;
+                after.check();
+                Ok(result)
+            },
+        );
+        let handler = Object::new();
+        Reflect::set(&handler, &"apply".into(), &trap.into_js_value()).ok()?;
+        Reflect::set(&history, &method.into(), &Proxy::new(&original, &handler)).ok()?;
+    }
+    let on_pop = Rc::clone(&watch);
+    listen(window, "popstate", &event_handler(move |_| on_pop.check()));
+    Some(())
+}

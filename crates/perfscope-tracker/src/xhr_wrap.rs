@@ -1,0 +1,103 @@
+//! Records every `XMLHttpRequest` the page makes: `open` is wrapped to remember method and
+//! URL, `send` to start the clock and listen for how the request ends.
+
+use crate::api_call::{outcome_of_status, ApiCallPolicy, StartedCall};
+use crate::browser::property;
+use crate::fetch_wrap::js_string;
+use js_sys::{Array, Function, Object, Proxy, Reflect, WeakMap};
+use perfscope_model::ApiOutcome;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Event, EventTarget, Performance, XmlHttpRequest};
+
+/// The events that end a request; exactly one of them fires per `send`.
+const ENDINGS: [&str; 4] = ["load", "error", "abort", "timeout"];
+
+type Trap = dyn Fn(Function, JsValue, Array) -> Result<JsValue, JsValue>;
+
+fn replace_method(prototype: &JsValue, name: &str, trap: Closure<Trap>) -> Option<()> {
+    let original: Function = property(prototype, name)?.dyn_into().ok()?;
+    let handler = Object::new();
+    Reflect::set(&handler, &"apply".into(), &trap.into_js_value()).ok()?;
+    let proxy = Proxy::new(&original, &handler);
+    Reflect::set(prototype, &name.into(), &proxy).ok()?;
+    Some(())
+}
+
+/// `None` where the page has no `XMLHttpRequest` (workers, odd embedders).
+pub(crate) fn install(performance: Performance, policy: Rc<ApiCallPolicy>) -> Option<()> {
+    let prototype = property(&js_sys::global(), "XMLHttpRequest")
+        .and_then(|constructor| property(&constructor, "prototype"))?;
+    // Request → [method, url], set by `open`, read by `send`; weak, so an abandoned
+    // request is not kept alive by the tracker.
+    let opened = WeakMap::new();
+
+    let remember = opened.clone();
+    let open = Closure::<Trap>::new(move |target: Function, xhr: JsValue, arguments: Array| {
+        let result = Reflect::apply(&target, &xhr, &arguments)?;
+        if let Ok(key) = xhr.clone().dyn_into::<Object>() {
+            remember.set(&key, &Array::of2(&arguments.get(0), &arguments.get(1)));
+        }
+        Ok(result)
+    });
+    replace_method(&prototype, "open", open)?;
+
+    let send = Closure::<Trap>::new(move |target: Function, xhr: JsValue, arguments: Array| {
+        if let Some(call) = start_call(&opened, &xhr, &policy, &performance) {
+            watch(&xhr, call, performance.clone());
+        }
+        Reflect::apply(&target, &xhr, &arguments)
+    });
+    replace_method(&prototype, "send", send)
+}
+
+fn start_call(
+    opened: &WeakMap,
+    xhr: &JsValue,
+    policy: &ApiCallPolicy,
+    performance: &Performance,
+) -> Option<StartedCall> {
+    let key = xhr.dyn_ref::<Object>()?;
+    let request: Array = opened.get(key).dyn_into().ok()?;
+    let method = js_string(&request.get(0)).ok()?;
+    let url = js_string(&request.get(1)).ok()?;
+    policy.start(&url, &method, performance.now())
+}
+
+fn watch(xhr: &JsValue, call: StartedCall, performance: Performance) {
+    let Some(target) = xhr.dyn_ref::<EventTarget>() else {
+        return;
+    };
+    let call = Rc::new(Cell::new(Some(call)));
+    let request = xhr.clone();
+    let on_end: Function = Closure::<dyn Fn(Event)>::new(move |event: Event| {
+        let Some(call) = call.take() else {
+            return;
+        };
+        let ended_ms = performance.now();
+        let Some(xhr) = request.dyn_ref::<XmlHttpRequest>() else {
+            return;
+        };
+        let (status, outcome) = match event.type_().as_str() {
+            "load" => {
+                let status = xhr.status().unwrap_or(0);
+                (status, outcome_of_status(status))
+            }
+            "abort" => (0, ApiOutcome::Aborted),
+            _ => (0, ApiOutcome::NetworkError),
+        };
+        let size = xhr
+            .get_response_header("Content-Length")
+            .ok()
+            .flatten()
+            .and_then(|length| length.trim().parse().ok());
+        call.finish(status, outcome, size, ended_ms);
+    })
+    .into_js_value()
+    .unchecked_into();
+    for ending in ENDINGS {
+        let _ = target.add_event_listener_with_callback(ending, &on_end);
+    }
+}
