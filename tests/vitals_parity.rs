@@ -19,7 +19,7 @@ mod support;
 
 use fantoccini::Locator;
 use perfscope_model::{InteractionType, VitalEvent, VitalName};
-use scenario_page::{hide_and_show, wait_for_tracker};
+use scenario_page::{close_tab, hide_and_show, open_in_background_tab, wait_for_tracker};
 use scenario_server::{ReferenceMetric, ScenarioServer, TrackedPageView};
 use serde_json::Value;
 use std::io::Write;
@@ -637,5 +637,39 @@ async fn spa_route_change() {
         Some(tracked.len() as f64),
         Some(1.0),
     );
+    h.finish().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium, the built tracker and npm web-vitals: run with `cargo xtask test`"]
+async fn hidden_from_the_start() {
+    let h = Harness::start("hidden-at-load").await;
+    let tab = open_in_background_tab(
+        &h.browser.client,
+        &h.server.url("/scenarios/late-hero.html"),
+    )
+    .await;
+    // Background tabs run timers at most once a second: time for load, the tracker's
+    // start and TTFB's task after load.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    close_tab(&h.browser.client, &tab).await;
+    let (tracked, reference) = h.reports(&[&[VitalName::Ttfb]]).await;
+    h.assert_parity(0, &tracked[0], &reference[0], &[VitalName::Ttfb]);
+    // Never seen: no paint metrics and no CLS on either side.
+    for name in [
+        VitalName::Fcp,
+        VitalName::Lcp,
+        VitalName::Cls,
+        VitalName::Inp,
+    ] {
+        let ours = last_tracked(&tracked[0].vitals, name).map(|v| v.value);
+        let theirs = last_reference(&reference[0], name).map(|m| m.value);
+        log_row(h.scenario, 0, name.as_str(), ours, theirs);
+        assert_eq!(
+            (ours, theirs),
+            (None, None),
+            "{name:?} of a page hidden from the start"
+        );
+    }
     h.finish().await;
 }
