@@ -28,6 +28,8 @@ const BATCHES_PER_COMMIT: usize = 1000;
 pub struct Options {
     pub sizes: Vec<u64>,
     pub iterations: usize,
+    /// Leave the generated databases in `target/bench-query` for inspection.
+    pub keep: bool,
 }
 
 /// Exact values kept while generating, to hold the sketch to.
@@ -70,8 +72,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         let db = dir.join(format!("query-{size}.db"));
         remove_database(&db)?;
         let figures = measure(&db, size, now, options.iterations)?;
-        // Gigabytes at 10M events: not left behind in target/.
-        remove_database(&db)?;
+        // Gigabytes at 10M events: not left behind in target/ unless asked for.
+        if !options.keep {
+            remove_database(&db)?;
+        }
         print_figures(&figures);
         results.push(figures);
     }

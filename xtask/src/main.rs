@@ -56,6 +56,9 @@ enum Bench {
         /// Query runs per figure.
         #[arg(long, default_value_t = 200)]
         iterations: usize,
+        /// Keep the generated databases in target/bench-query.
+        #[arg(long)]
+        keep: bool,
     },
     /// Ingest over loopback HTTP: events/s, latency and peak RSS, beside the discard
     /// route and raw SQLite inserts.
@@ -81,27 +84,43 @@ fn main() -> Result<()> {
         }
         Command::Test => checks::test_all(&root),
         Command::Bench {
-            bench: Bench::Query { sizes, iterations },
+            bench:
+                Bench::Query {
+                    sizes,
+                    iterations,
+                    keep,
+                },
         } => {
             if cfg!(debug_assertions) {
                 // Figures from an unoptimised build would measure the compiler, not us.
                 let sizes: Vec<String> = sizes.iter().map(u64::to_string).collect();
-                return shell::run(shell::cargo().args([
-                    "run",
-                    "--release",
-                    "--quiet",
-                    "-p",
-                    "xtask",
-                    "--",
-                    "bench",
-                    "query",
-                    "--sizes",
-                    &sizes.join(","),
-                    "--iterations",
-                    &iterations.to_string(),
-                ]));
+                return shell::run(
+                    shell::cargo()
+                        .args([
+                            "run",
+                            "--release",
+                            "--quiet",
+                            "-p",
+                            "xtask",
+                            "--",
+                            "bench",
+                            "query",
+                            "--sizes",
+                            &sizes.join(","),
+                            "--iterations",
+                            &iterations.to_string(),
+                        ])
+                        .args(keep.then_some("--keep")),
+                );
             }
-            bench_query::run(&root, &bench_query::Options { sizes, iterations })
+            bench_query::run(
+                &root,
+                &bench_query::Options {
+                    sizes,
+                    iterations,
+                    keep,
+                },
+            )
         }
         Command::Bench {
             bench: Bench::Ingest(args),
