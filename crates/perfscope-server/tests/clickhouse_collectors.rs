@@ -21,6 +21,7 @@ impl Collector {
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(data_dir.join("unused.db"))
             .env("PERFSCOPE_STORAGE__URL", storage_url)
+            .env("PERFSCOPE_SITES", r#"[{key="shared"}]"#)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
