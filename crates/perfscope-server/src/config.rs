@@ -1,5 +1,8 @@
 //! Collector configuration: defaults, then a TOML file, then `PERFSCOPE_*` variables.
 
+use crate::monitoring_config::{
+    AlertsConfig, CacheConfig, RedisConfig, SourcesConfig, SystemConfig,
+};
 use crate::store::{CardinalityLimits, RetentionPolicy, DAY_MS};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -24,6 +27,17 @@ pub struct Config {
     /// Caps on distinct routes and endpoints per site; the overflow is kept as `other`.
     #[serde(default)]
     pub cardinality: CardinalityLimits,
+    #[serde(default)]
+    pub cache: CacheConfig,
+    #[serde(default)]
+    pub system: SystemConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// Services allowed to post samples, by name.
+    #[serde(default)]
+    pub sources: SourcesConfig,
+    #[serde(default)]
+    pub redis: RedisConfig,
 }
 
 /// How long each level of data is kept, in days, and how often old data is removed.
@@ -127,6 +141,11 @@ impl Default for Config {
             },
             retention: RetentionConfig::default(),
             cardinality: CardinalityLimits::default(),
+            cache: CacheConfig::default(),
+            system: SystemConfig::default(),
+            alerts: AlertsConfig::default(),
+            sources: SourcesConfig::default(),
+            redis: RedisConfig::default(),
         }
     }
 }

@@ -2,13 +2,17 @@
 //! tests drive with `oneshot`.
 
 pub mod app;
+pub mod cache;
 pub mod clock;
+pub mod commit_events;
 pub mod config;
 pub mod error;
+pub mod monitoring_config;
 pub mod rate_limit;
 pub mod request_body;
 pub mod routes;
 pub mod store;
+pub mod timeseries;
 pub mod user_agent;
 pub mod write_queue;
 
