@@ -188,10 +188,16 @@ impl QueryCache {
             let stale: Vec<Arc<CacheKey>> = layer
                 .cache
                 .iter()
-                .filter(|(key, _)| {
-                    touched.get(&key.site).is_some_and(|t| {
-                        t.min_ts < key.range.to && t.max_ts >= key.range.from
-                    })
+                // Answers computed after the commit are fresh, though their range
+                // overlaps: the log, not the range alone, decides.
+                .filter(|(key, entry)| {
+                    touched.contains_key(&key.site)
+                        && self.commits.is_stale(
+                            &key.site,
+                            entry.value.epoch,
+                            key.range.from,
+                            key.range.to,
+                        )
                 })
                 .map(|(key, _)| key)
                 .collect();
