@@ -15,7 +15,7 @@ pub use batch::{
     NetworkTiming, PageContext, VitalEvent, INGEST_PATH,
 };
 pub use monitoring::{
-    AlertInfo, AlertMetric, AlertRule, AlertStatus, AlertTransition, Aggregation, CacheLayerStats,
+    Aggregation, AlertInfo, AlertMetric, AlertRule, AlertStatus, AlertTransition, CacheLayerStats,
     CacheStats, Comparison, DeliveryAttempt, MonitorPoint, MonitorSeries, Recommendation,
     ResourceSample, Severity, SourceSamples, MAX_SOURCE_ENTRIES, MAX_SOURCE_SKEW_MS,
 };

@@ -300,10 +300,8 @@ impl AlertRule {
             | AlertMetric::Inp
             | AlertMetric::Cls
             | AlertMetric::Fcp
-            | AlertMetric::Ttfb
-            | AlertMetric::ApiLatency => {
-                matches!(self.aggregation, Aggregation::P75 | Aggregation::P95)
-            }
+            | AlertMetric::Ttfb => matches!(self.aggregation, Aggregation::P75 | Aggregation::P95),
+            AlertMetric::ApiLatency => self.aggregation == Aggregation::P95,
             AlertMetric::ApiErrorRate | AlertMetric::CacheHitRate => {
                 self.aggregation == Aggregation::Rate
             }
@@ -314,7 +312,7 @@ impl AlertRule {
         if !fits {
             return Err(FieldError::new(
                 "aggregation",
-                "does not apply to this metric (vitals and API latency: p75 or p95; \
+                "does not apply to this metric (vitals: p75 or p95; API latency: p95; \
                  rates: rate; CPU, memory, disk: average)",
             ));
         }

@@ -234,7 +234,10 @@ mod tests {
             .points("system.cpu.total", base, base + HOUR_MS, MINUTE_MS)
             .unwrap();
         assert_eq!(minutes.len(), 2);
-        assert_eq!((minutes[0].count, minutes[0].min, minutes[0].max), (60, 0.0, 59.0));
+        assert_eq!(
+            (minutes[0].count, minutes[0].min, minutes[0].max),
+            (60, 0.0, 59.0)
+        );
         assert!((minutes[0].avg - 29.5).abs() < 1e-9);
         let five = db
             .points("system.cpu.total", base, base + HOUR_MS, 5 * MINUTE_MS)
@@ -258,7 +261,10 @@ mod tests {
             day_ms: 30 * DAY_MS,
         };
         let report = db.enforce_retention(&policy, base + 3 * DAY_MS).unwrap();
-        assert_eq!((report.raw, report.minute, report.hour, report.day), (121, 3, 2, 0));
+        assert_eq!(
+            (report.raw, report.minute, report.hour, report.day),
+            (121, 3, 2, 0)
+        );
         assert!(db
             .points("system.cpu.total", base, base + HOUR_MS, MINUTE_MS)
             .unwrap()

@@ -6,6 +6,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use perfscope_model::Limits;
+use perfscope_server::monitoring::Monitoring;
 use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::store::{SqliteStore, Store};
 use perfscope_server::write_queue::WriteQueue;
@@ -41,7 +42,9 @@ fn test_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.tracker_dir = dir.path().join("tracker");
     configure(&mut config);
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path).unwrap());
-    let (queue, _writer) = WriteQueue::start(Arc::clone(&store), 64);
+    let monitoring = Monitoring::open(&config).unwrap();
+    let (queue, _writer) =
+        WriteQueue::start_with_listener(Arc::clone(&store), 64, Some(monitoring.commit_listener()));
     let rate_limits = Arc::new(IngestRateLimits::new(&config.ingest.rate_limit));
     let router = app(AppState {
         config: Arc::new(config),
@@ -49,6 +52,7 @@ fn test_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         queue,
         limits: Arc::new(Limits::default()),
         rate_limits,
+        monitoring,
     })
     // Requests that name no peer of their own come from here.
     .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));

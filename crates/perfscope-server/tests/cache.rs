@@ -53,9 +53,18 @@ async fn repeated_hits_promote_an_entry_to_the_hot_layer() {
     let cache = QueryCache::new(&config(1024 * 1024));
     let k = key("shop", 0, 1000);
     assert_eq!(lookup(&cache, k.clone(), "a").await.1, Answered::Computed);
-    assert_eq!(lookup(&cache, k.clone(), "b").await, ("a".into(), Answered::Layer(2)));
-    assert_eq!(lookup(&cache, k.clone(), "b").await, ("a".into(), Answered::Layer(1)));
-    assert_eq!(lookup(&cache, k.clone(), "b").await, ("a".into(), Answered::Layer(0)));
+    assert_eq!(
+        lookup(&cache, k.clone(), "b").await,
+        ("a".into(), Answered::Layer(2))
+    );
+    assert_eq!(
+        lookup(&cache, k.clone(), "b").await,
+        ("a".into(), Answered::Layer(1))
+    );
+    assert_eq!(
+        lookup(&cache, k.clone(), "b").await,
+        ("a".into(), Answered::Layer(0))
+    );
     let stats = cache.stats().await;
     let promotions: Vec<u64> = stats.layers.iter().map(|l| l.promotions).collect();
     assert_eq!(promotions, vec![1, 1, 0]);
@@ -78,9 +87,15 @@ async fn entries_expire_after_their_layer_ttl_by_tokio_time() {
     assert_eq!(lookup(&cache, k.clone(), "x").await.1, Answered::Layer(0));
     tokio::time::advance(Duration::from_secs(2)).await;
     // L1's 5 minutes are over; L2 (30 min) still answers.
-    assert_eq!(lookup(&cache, k.clone(), "x").await, ("v1".into(), Answered::Layer(1)));
+    assert_eq!(
+        lookup(&cache, k.clone(), "x").await,
+        ("v1".into(), Answered::Layer(1))
+    );
     tokio::time::advance(Duration::from_secs(24 * 3600)).await;
-    assert_eq!(lookup(&cache, k.clone(), "v2").await, ("v2".into(), Answered::Computed));
+    assert_eq!(
+        lookup(&cache, k.clone(), "v2").await,
+        ("v2".into(), Answered::Computed)
+    );
     let stats = cache.stats().await;
     let expirations: Vec<u64> = stats.layers.iter().map(|l| l.expirations).collect();
     // L1: the first expiry; after the day: the copy promoted back into L1, and L2, L3.
@@ -102,7 +117,11 @@ async fn a_layer_never_holds_more_bytes_than_its_limit() {
     cache.run_pending_tasks().await;
     let stats = cache.stats().await;
     let l1 = &stats.layers[0];
-    assert!(l1.bytes <= limit, "{} bytes over a limit of {limit}", l1.bytes);
+    assert!(
+        l1.bytes <= limit,
+        "{} bytes over a limit of {limit}",
+        l1.bytes
+    );
     assert!(l1.entries <= 4, "{} entries", l1.entries);
     assert!(l1.evictions >= 16, "{} evictions", l1.evictions);
     assert_eq!(stats.layers[2].entries, 20, "L3 has room for all");
@@ -128,7 +147,10 @@ async fn new_events_invalidate_only_the_answers_whose_range_they_fall_in() {
     )]);
     // Readers see the commit as soon as it is marked, before memory is reclaimed.
     cache.mark_stale(&touched);
-    assert_eq!(lookup(&cache, late.clone(), "new").await, ("new".into(), Answered::Computed));
+    assert_eq!(
+        lookup(&cache, late.clone(), "new").await,
+        ("new".into(), Answered::Computed)
+    );
     cache.remove_stale(&touched).await;
     assert_eq!(lookup(&cache, early.clone(), "new").await.0, "old");
     assert_eq!(lookup(&cache, other_site.clone(), "new").await.0, "old");
@@ -165,7 +187,10 @@ async fn an_answer_computed_across_a_commit_is_not_served_afterwards() {
         },
     )]));
     assert_eq!(slow.await.unwrap(), "before");
-    assert_eq!(lookup(&cache, k, "after").await, ("after".into(), Answered::Computed));
+    assert_eq!(
+        lookup(&cache, k, "after").await,
+        ("after".into(), Answered::Computed)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -194,8 +219,14 @@ async fn concurrent_identical_queries_are_computed_once() {
     }
     assert_eq!(computations.load(Ordering::SeqCst), 1);
     assert!(answers.iter().all(|(v, _)| *v == 42));
-    let computed = answers.iter().filter(|(_, a)| *a == Answered::Computed).count();
-    let coalesced = answers.iter().filter(|(_, a)| *a == Answered::Coalesced).count();
+    let computed = answers
+        .iter()
+        .filter(|(_, a)| *a == Answered::Computed)
+        .count();
+    let coalesced = answers
+        .iter()
+        .filter(|(_, a)| *a == Answered::Coalesced)
+        .count();
     assert_eq!((computed, coalesced), (1, 15));
     // Everyone waited for the one 200 ms computation, not for 16 of them.
     assert_eq!(started.elapsed(), Duration::from_millis(200));
@@ -210,5 +241,8 @@ async fn a_failed_computation_is_not_cached() {
         .get_or_compute(k.clone(), async { Err::<String, _>("disk on fire") })
         .await;
     assert_eq!(*failed.unwrap_err(), "disk on fire");
-    assert_eq!(lookup(&cache, k, "fine").await, ("fine".into(), Answered::Computed));
+    assert_eq!(
+        lookup(&cache, k, "fine").await,
+        ("fine".into(), Answered::Computed)
+    );
 }

@@ -59,7 +59,11 @@ impl CommitLog {
         if log.epoch == computed_at {
             return false;
         }
-        if log.recent.front().is_some_and(|(e, _)| *e > computed_at + 1) {
+        if log
+            .recent
+            .front()
+            .is_some_and(|(e, _)| *e > computed_at + 1)
+        {
             // Commits it may have missed are forgotten: assume the worst.
             return true;
         }
@@ -80,14 +84,31 @@ mod tests {
         let log = CommitLog::default();
         assert_eq!(log.epoch("a"), 0);
         assert!(!log.is_stale("a", 0, 0, 100));
-        log.record("a", TouchedRange { min_ts: 150, max_ts: 160, events: 1 });
+        log.record(
+            "a",
+            TouchedRange {
+                min_ts: 150,
+                max_ts: 160,
+                events: 1,
+            },
+        );
         assert!(!log.is_stale("a", 0, 0, 100));
         assert!(log.is_stale("a", 0, 100, 151));
         assert!(!log.is_stale("a", 1, 100, 200));
         assert!(!log.is_stale("b", 0, 100, 200));
         for _ in 0..RECENT_COMMITS + 1 {
-            log.record("a", TouchedRange { min_ts: 0, max_ts: 0, events: 1 });
+            log.record(
+                "a",
+                TouchedRange {
+                    min_ts: 0,
+                    max_ts: 0,
+                    events: 1,
+                },
+            );
         }
-        assert!(log.is_stale("a", 0, 500, 600), "forgotten commits count as stale");
+        assert!(
+            log.is_stale("a", 0, 500, 600),
+            "forgotten commits count as stale"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! drill-down).
 
 use crate::app::AppState;
+use crate::cache::CacheKey;
 use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::routes::query_params::QueryParams;
@@ -26,16 +27,22 @@ pub async fn summary(
 ) -> Result<Json<Summary>, AppError> {
     let params = QueryParams::parse(query.as_deref().unwrap_or(""), &[])?;
     let scope = params.scope(now_ms())?;
-    let summary = blocking(state.store, move |store| {
-        Ok(Summary {
-            vitals: store.vitals(&scope)?,
-            endpoints: store.endpoints(&scope)?,
-            site: scope.site,
-            from: scope.range.from,
-            to: scope.range.to,
-        })
-    })
-    .await?;
+    let key = CacheKey::new("summary", &scope, ());
+    let summary = state
+        .monitoring
+        .cached(
+            key,
+            blocking(state.store, move |store| {
+                Ok(Summary {
+                    vitals: store.vitals(&scope)?,
+                    endpoints: store.endpoints(&scope)?,
+                    site: scope.site,
+                    from: scope.range.from,
+                    to: scope.range.to,
+                })
+            }),
+        )
+        .await?;
     Ok(Json(summary))
 }
 
@@ -45,7 +52,14 @@ pub async fn endpoints(
 ) -> Result<Json<Vec<EndpointSummary>>, AppError> {
     let params = QueryParams::parse(query.as_deref().unwrap_or(""), &[])?;
     let scope = params.scope(now_ms())?;
-    let endpoints = blocking(state.store, move |store| store.endpoints(&scope)).await?;
+    let key = CacheKey::new("endpoints", &scope, ());
+    let endpoints = state
+        .monitoring
+        .cached(
+            key,
+            blocking(state.store, move |store| store.endpoints(&scope)),
+        )
+        .await?;
     Ok(Json(endpoints))
 }
 
@@ -59,10 +73,16 @@ pub async fn breakdown(
     let by = params.dimension()?;
     // The cardinality cap bounds routes at 500 plus `other`.
     let limit = params.limit(50, 1000)?;
-    let rows = blocking(state.store, move |store| {
-        store.breakdown(&scope, metric, by, limit)
-    })
-    .await?;
+    let key = CacheKey::new("breakdown", &scope, (metric, by, limit));
+    let rows = state
+        .monitoring
+        .cached(
+            key,
+            blocking(state.store, move |store| {
+                store.breakdown(&scope, metric, by, limit)
+            }),
+        )
+        .await?;
     Ok(Json(rows))
 }
 
@@ -117,10 +137,16 @@ pub async fn series(
     };
     let bucket_ms = series_bucket_ms(scope.range.to - scope.range.from);
     let (site, from, to) = (scope.site.clone(), scope.range.from, scope.range.to);
-    let points: Vec<SeriesPoint> = blocking(state.store, move |store| {
-        store.series(&scope, &metric, bucket_ms)
-    })
-    .await?;
+    let key = CacheKey::new("series", &scope, (&metric, bucket_ms));
+    let points: Vec<SeriesPoint> = state
+        .monitoring
+        .cached(
+            key,
+            blocking(state.store, move |store| {
+                store.series(&scope, &metric, bucket_ms)
+            }),
+        )
+        .await?;
     Ok(Json(Series {
         site,
         from,
@@ -138,10 +164,16 @@ pub async fn targets(
     let scope = params.scope(now_ms())?;
     let metric = params.vital(&WITH_TARGETS)?;
     let limit = params.limit(20, 500)?;
-    let targets = blocking(state.store, move |store| {
-        store.top_targets(&scope, metric, limit)
-    })
-    .await?;
+    let key = CacheKey::new("targets", &scope, (metric, limit));
+    let targets = state
+        .monitoring
+        .cached(
+            key,
+            blocking(state.store, move |store| {
+                store.top_targets(&scope, metric, limit)
+            }),
+        )
+        .await?;
     Ok(Json(targets))
 }
 
@@ -153,10 +185,16 @@ pub async fn samples(
     let scope = params.scope(now_ms())?;
     let metric = params.vital(&VitalName::WITH_LEGACY)?;
     let limit = params.limit(100, 1000)?;
-    let samples = blocking(state.store, move |store| {
-        store.samples(&scope, metric, limit)
-    })
-    .await?;
+    let key = CacheKey::new("samples", &scope, (metric, limit));
+    let samples = state
+        .monitoring
+        .cached(
+            key,
+            blocking(state.store, move |store| {
+                store.samples(&scope, metric, limit)
+            }),
+        )
+        .await?;
     Ok(Json(samples))
 }
 
