@@ -49,6 +49,13 @@ impl EngineClock {
     }
 }
 
+/// What one evaluation changed and what it sent out.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    pub transitions: Vec<AlertTransition>,
+    pub notifications: Vec<Notification>,
+}
+
 /// (rule id, site); the site is `""` for rules that are not per site.
 type InstanceKey = (String, String);
 
@@ -206,7 +213,7 @@ impl AlertEngine {
         &self,
         store: Arc<dyn Store>,
         series: Arc<TimeSeriesDb>,
-    ) -> anyhow::Result<Vec<AlertTransition>> {
+    ) -> anyhow::Result<Evaluation> {
         let rules = self.rules();
         let now_ms = self.clock.now_ms();
         let observations = tokio::task::spawn_blocking(move || {
@@ -238,7 +245,7 @@ impl AlertEngine {
     pub async fn apply(
         &self,
         observations: Vec<(AlertRule, String, Option<f64>)>,
-    ) -> anyhow::Result<Vec<AlertTransition>> {
+    ) -> anyhow::Result<Evaluation> {
         let now = Instant::now();
         let mut transitions = Vec::new();
         let mut notifications = Vec::new();
@@ -275,11 +282,11 @@ impl AlertEngine {
                     Notify::Repeat => NotificationKind::Repeat,
                     Notify::Resolved => NotificationKind::Resolved,
                 };
-                let status = instance.status;
-                notifications.push(Notification {
-                    kind,
-                    alert: transition(status, status),
-                });
+                let alert = match change {
+                    Some((from, to)) => transition(from, to),
+                    None => transition(instance.status, instance.status),
+                };
+                notifications.push(Notification { kind, alert });
             }
         }
         let history = Arc::clone(&self.history);
@@ -295,9 +302,12 @@ impl AlertEngine {
                 transition: transition.clone(),
             });
         }
-        for notification in notifications {
-            self.notifier.send(notification);
+        for notification in &notifications {
+            self.notifier.send(notification.clone());
         }
-        Ok(transitions)
+        Ok(Evaluation {
+            transitions,
+            notifications,
+        })
     }
 }
