@@ -77,10 +77,17 @@ async fn pending_firing_resolved_with_repeats_acknowledgement_and_silence() {
     let step = |secs: u64| tokio::time::advance(Duration::from_secs(secs));
 
     let e = engine.apply(observe(95.0)).await.unwrap();
-    assert_eq!((statuses(&e), kinds(&e)), (vec![(Inactive, Pending)], vec![]));
+    assert_eq!(
+        (statuses(&e), kinds(&e)),
+        (vec![(Inactive, Pending)], vec![])
+    );
     step(30).await;
     let e = engine.apply(observe(95.0)).await.unwrap();
-    assert_eq!((statuses(&e), kinds(&e)), (vec![], vec![]), "held for 30 of 60 s");
+    assert_eq!(
+        (statuses(&e), kinds(&e)),
+        (vec![], vec![]),
+        "held for 30 of 60 s"
+    );
     step(31).await;
     let e = engine.apply(observe(95.0)).await.unwrap();
     assert_eq!(statuses(&e), vec![(Pending, Firing)]);
@@ -103,16 +110,24 @@ async fn pending_firing_resolved_with_repeats_acknowledgement_and_silence() {
     let e = engine.apply(observe(10.0)).await.unwrap();
     assert_eq!(statuses(&e), vec![(Firing, Resolved)]);
     assert_eq!(kinds(&e), vec![NotificationKind::Resolved]);
-    assert!(!engine.alerts()[0].acknowledged, "acknowledgement ends with the episode");
+    assert!(
+        !engine.alerts()[0].acknowledged,
+        "acknowledgement ends with the episode"
+    );
 
     // A pending alert whose condition clears goes back to inactive without a word.
     let e = engine.apply(observe(99.0)).await.unwrap();
     assert_eq!(statuses(&e), vec![(Resolved, Pending)]);
     let e = engine.apply(observe(20.0)).await.unwrap();
-    assert_eq!((statuses(&e), kinds(&e)), (vec![(Pending, Inactive)], vec![]));
+    assert_eq!(
+        (statuses(&e), kinds(&e)),
+        (vec![(Pending, Inactive)], vec![])
+    );
 
     // Silenced: transitions are still recorded, notifications held until it ends.
-    let until = engine.silence("cpu_hot", "", Duration::from_secs(3600)).unwrap();
+    let until = engine
+        .silence("cpu_hot", "", Duration::from_secs(3600))
+        .unwrap();
     assert!(until > engine.clock.now_ms());
     engine.apply(observe(99.0)).await.unwrap();
     step(61).await;
@@ -121,7 +136,9 @@ async fn pending_firing_resolved_with_repeats_acknowledgement_and_silence() {
     step(3600).await;
     let e = engine.apply(observe(99.0)).await.unwrap();
     assert_eq!(kinds(&e), vec![NotificationKind::Repeat], "silence over");
-    assert!(engine.silence("no_such_rule", "", Duration::from_secs(1)).is_none());
+    assert!(engine
+        .silence("no_such_rule", "", Duration::from_secs(1))
+        .is_none());
 
     // No data never fires.
     let e = engine
@@ -154,24 +171,40 @@ async fn evaluation_reads_stored_samples_and_api_rules_survive_a_restart() {
     };
 
     record(91.0);
-    let e = engine.evaluate(Arc::clone(&store), Arc::clone(&series)).await.unwrap();
+    let e = engine
+        .evaluate(Arc::clone(&store), Arc::clone(&series))
+        .await
+        .unwrap();
     assert_eq!(e.transitions[0].to, AlertStatus::Pending);
     assert_eq!(e.transitions[0].value, Some(91.0));
     tokio::time::advance(Duration::from_secs(61)).await;
     // The 91 % sample is now outside the 60 s window: only this one counts.
     record(85.0);
-    let e = engine.evaluate(Arc::clone(&store), Arc::clone(&series)).await.unwrap();
+    let e = engine
+        .evaluate(Arc::clone(&store), Arc::clone(&series))
+        .await
+        .unwrap();
     assert_eq!(e.transitions[0].to, AlertStatus::Firing);
     assert_eq!(e.transitions[0].value, Some(85.0));
     tokio::time::advance(Duration::from_secs(61)).await;
-    let e = engine.evaluate(Arc::clone(&store), Arc::clone(&series)).await.unwrap();
-    assert_eq!(e.transitions[0].to, AlertStatus::Resolved, "no data in the window");
+    let e = engine
+        .evaluate(Arc::clone(&store), Arc::clone(&series))
+        .await
+        .unwrap();
+    assert_eq!(
+        e.transitions[0].to,
+        AlertStatus::Resolved,
+        "no data in the window"
+    );
 
     let mut api_rule = cpu_rule(0);
     api_rule.id = "cpu_warm".into();
     api_rule.threshold = 50.0;
     engine.put_rule(api_rule.clone()).unwrap();
-    assert!(engine.put_rule(cpu_rule(0)).is_err(), "config rules are fixed");
+    assert!(
+        engine.put_rule(cpu_rule(0)).is_err(),
+        "config rules are fixed"
+    );
     drop(engine);
 
     let restarted = self::engine(&dir, &config(vec![]), LiveHub::default());
@@ -263,7 +296,10 @@ async fn webhooks_are_retried_with_backoff_and_every_attempt_is_recorded() {
 
     let slack = attempts_of(&engine, "slack", 2).await;
     assert_eq!(
-        slack.iter().map(|a| (a.attempt, a.ok, a.status)).collect::<Vec<_>>(),
+        slack
+            .iter()
+            .map(|a| (a.attempt, a.ok, a.status))
+            .collect::<Vec<_>>(),
         vec![(1, false, Some(500)), (2, true, Some(200))]
     );
     let text = flaky_slack.bodies.lock().unwrap()[1]["text"]
@@ -271,7 +307,10 @@ async fn webhooks_are_retried_with_backoff_and_every_attempt_is_recorded() {
         .unwrap()
         .to_string();
     assert!(text.starts_with("[FIRING] cpu_hot (Critical)"), "{text}");
-    assert!(text.contains("93.500") && text.contains("threshold 80"), "{text}");
+    assert!(
+        text.contains("93.500") && text.contains("threshold 80"),
+        "{text}"
+    );
 
     let json_attempts = attempts_of(&engine, "json", 1).await;
     assert!(json_attempts[0].ok);
@@ -283,7 +322,10 @@ async fn webhooks_are_retried_with_backoff_and_every_attempt_is_recorded() {
 
     let failed = attempts_of(&engine, "down", 3).await;
     assert!(failed.iter().all(|a| !a.ok && a.status == Some(503)));
-    assert_eq!(failed.iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        failed.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     // Backoff doubles: 100 ms, then 200 ms.
     assert!(failed[1].ts_ms - failed[0].ts_ms >= 100, "{failed:?}");
     assert!(failed[2].ts_ms - failed[1].ts_ms >= 200, "{failed:?}");
