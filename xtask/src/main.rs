@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's build, run and test commands, so that a fresh machine
 //! needs nothing but cargo to get going.
 
+mod bench;
 mod checks;
 mod shell;
 mod toolchain;
@@ -29,6 +30,9 @@ enum Command {
     Build,
     /// fmt check, clippy, all native tests, and the browser end-to-end tests.
     Test,
+    /// Benchmarks, each printing its reference figure from the same run.
+    #[command(subcommand)]
+    Bench(bench::Bench),
     /// Install the toolchain pieces the other commands need (each only when missing).
     Setup {
         /// Also install the browser and its driver for the end-to-end tests.
@@ -53,6 +57,7 @@ fn main() -> Result<()> {
             wasm::build_all(&root, &tools)
         }
         Command::Test => checks::test_all(&root),
+        Command::Bench(bench) => bench::run_bench(bench),
         Command::Setup { browser } => {
             let needs = if browser {
                 toolchain::Needs::TEST
