@@ -194,6 +194,48 @@ async fn an_answer_computed_across_a_commit_is_not_served_afterwards() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_caller_after_a_commit_does_not_join_a_computation_from_before_it() {
+    let cache = Arc::new(QueryCache::new(&config(1024 * 1024)));
+    let k = key("shop", 0, 1000);
+    let slow = |answer: &'static str| {
+        let (cache, k) = (Arc::clone(&cache), k.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_compute_traced(k, async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok::<_, Infallible>(answer.to_string())
+                })
+                .await
+                .unwrap()
+        })
+    };
+    let before = slow("before");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let joined = slow("joined");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    cache.mark_stale(&HashMap::from([(
+        "shop".to_string(),
+        TouchedRange {
+            min_ts: 10,
+            max_ts: 10,
+            events: 1,
+        },
+    )]));
+    let after = slow("after");
+    assert_eq!(before.await.unwrap(), ("before".into(), Answered::Computed));
+    // Joined before the commit: sharing the computation is right.
+    assert_eq!(
+        joined.await.unwrap(),
+        ("before".into(), Answered::Coalesced)
+    );
+    assert_eq!(after.await.unwrap(), ("after".into(), Answered::Computed));
+    assert_eq!(
+        lookup(&cache, k, "x").await,
+        ("after".into(), Answered::Layer(2))
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn concurrent_identical_queries_are_computed_once() {
     let cache = Arc::new(QueryCache::new(&config(1024 * 1024)));
     let computations = Arc::new(AtomicUsize::new(0));

@@ -137,11 +137,15 @@ impl QueryCache {
         // Taken before computing: a commit during the computation makes the answer
         // stale for the next reader.
         let epoch = self.commits.epoch(&key.site);
+        let (site, range) = (key.site.clone(), key.range);
+        let mut compute = Some(compute);
+        let slot = &mut compute;
         let coldest = &self.layers[2];
         let entry = coldest
             .cache
-            .entry(key)
+            .entry(key.clone())
             .or_try_insert_with(async move {
+                let compute = slot.take().expect("moka runs the init of this call once");
                 let value = compute.await?;
                 Ok::<_, E>(LayerEntry {
                     value: Arc::new(CachedValue {
@@ -153,14 +157,44 @@ impl QueryCache {
                 })
             })
             .await?;
-        let answered = if entry.is_fresh() {
+        let fresh = entry.is_fresh();
+        let shared = entry.into_value().value;
+        let began_before_our_commits = shared.epoch < epoch;
+        if !fresh
+            && began_before_our_commits
+            && self
+                .commits
+                .is_stale(&site, shared.epoch, range.from, range.to)
+        {
+            // We joined a computation that began before a commit this caller may have
+            // been answered for: compute again rather than miss its events.
+            if let Some(compute) = compute.take() {
+                let value = compute.await.map_err(Arc::new)?;
+                coldest
+                    .cache
+                    .insert(
+                        key,
+                        LayerEntry {
+                            value: Arc::new(CachedValue {
+                                bytes: json_size(&value),
+                                data: Arc::new(value.clone()),
+                                epoch,
+                            }),
+                            inserted: Instant::now(),
+                        },
+                    )
+                    .await;
+                return Ok((value, Answered::Computed));
+            }
+        }
+        let answered = if fresh {
             Answered::Computed
         } else {
             self.coalesced.fetch_add(1, Ordering::Relaxed);
             Answered::Coalesced
         };
-        let value = downcast::<T>(&entry.into_value().value)
-            .expect("the entry was created for this type by this key");
+        let value =
+            downcast::<T>(&shared).expect("the entry was created for this type by this key");
         Ok((value, answered))
     }
 
