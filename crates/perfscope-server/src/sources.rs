@@ -4,13 +4,15 @@
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::AppError;
+use crate::routes::json_body::{bytes, decode};
 use crate::timeseries::Sample;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use perfscope_model::{ApiErrorBody, ApiErrorResponse, FieldError, SourceSamples};
+use perfscope_model::{ApiErrorBody, ApiErrorResponse, SourceSamples};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -50,7 +52,7 @@ pub async fn post_samples(
     State(state): State<AppState>,
     Path(source): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let Some(config) = state.config.sources.get(&source) else {
         return Err(AppError::NotFound(format!("source `{source}`")));
@@ -70,23 +72,7 @@ pub async fn post_samples(
         }
         Some(_) => {}
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(&body);
-    let samples: SourceSamples =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-            let field = err.path().to_string();
-            let inner = err.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Data => AppError::InvalidField(FieldError::new(
-                    if field == "." {
-                        "samples".into()
-                    } else {
-                        field
-                    },
-                    inner.to_string(),
-                )),
-                _ => AppError::MalformedJson(inner.to_string()),
-            }
-        })?;
+    let samples: SourceSamples = decode(&bytes(body)?, "samples")?;
     let now = now_ms();
     samples.validate(now).map_err(AppError::InvalidField)?;
     let ts = samples.ts.unwrap_or(now);

@@ -217,7 +217,21 @@ async fn sources_post_samples_with_their_token_and_bad_input_names_the_field() {
         (StatusCode::UNPROCESSABLE_ENTITY, &json!("name"))
     );
     let (status, json, _) = get(&app, "/api/v1/monitor/series?name=x&colour=1").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
+    let (status, json, _) = get(&app, "/api/v1/monitor/series?name=x&from=soon").await;
+    assert_eq!(
+        (status, &json["error"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("from"))
+    );
+    let big = format!(
+        r#"{{"resources":[{{"name":"x","value":1}}],"pad":"{}"}}"#,
+        "x".repeat(3 << 20)
+    );
+    let (status, json) = post_json(&app, uri, Some("s3cret-token"), &big).await;
+    assert_eq!(
+        (status, &json["error"]["code"]),
+        (StatusCode::PAYLOAD_TOO_LARGE, &json!("payload_too_large"))
+    );
 }
 
 #[tokio::test]

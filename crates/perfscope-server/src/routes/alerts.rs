@@ -4,8 +4,11 @@
 use crate::alerts::RuleError;
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::routes::json_body::{bytes, decode};
+use crate::routes::query_params::parse_query;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use perfscope_model::{AlertInfo, AlertRule, AlertTransition, DeliveryAttempt, FieldError};
@@ -15,26 +18,6 @@ use std::time::Duration;
 
 fn invalid(field: &str, reason: impl Into<String>) -> AppError {
     AppError::InvalidField(FieldError::new(field, reason))
-}
-
-/// Decodes a JSON body naming the failing field.
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, AppError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let field = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => AppError::InvalidField(FieldError::new(
-                if field == "." {
-                    what.to_string()
-                } else {
-                    field
-                },
-                inner.to_string(),
-            )),
-            _ => AppError::MalformedJson(inner.to_string()),
-        }
-    })
 }
 
 fn rule_error(err: RuleError) -> AppError {
@@ -58,9 +41,9 @@ pub async fn rules(State(state): State<AppState>) -> Json<Vec<AlertRule>> {
 
 pub async fn put_rule(
     State(state): State<AppState>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<AlertRule>), AppError> {
-    let rule: AlertRule = decode(&body, "rule")?;
+    let rule: AlertRule = decode(&bytes(body)?, "rule")?;
     rule.validate().map_err(AppError::InvalidField)?;
     let monitoring = Arc::clone(&state.monitoring);
     let stored = rule.clone();
@@ -89,10 +72,8 @@ pub struct LimitParams {
     limit: Option<usize>,
 }
 
-fn limit(
-    params: Result<Query<LimitParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<usize, AppError> {
-    let Query(params) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
+fn limit(query: Option<String>) -> Result<usize, AppError> {
+    let params: LimitParams = parse_query(query.as_deref().unwrap_or(""))?;
     match params.limit {
         None => Ok(100),
         Some(n) if (1..=1000).contains(&n) => Ok(n),
@@ -102,9 +83,9 @@ fn limit(
 
 pub async fn history(
     State(state): State<AppState>,
-    params: Result<Query<LimitParams>, axum::extract::rejection::QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Vec<AlertTransition>>, AppError> {
-    let limit = limit(params)?;
+    let limit = limit(query)?;
     let monitoring = Arc::clone(&state.monitoring);
     let items = tokio::task::spawn_blocking(move || monitoring.alerts.history.transitions(limit))
         .await
@@ -114,9 +95,9 @@ pub async fn history(
 
 pub async fn deliveries(
     State(state): State<AppState>,
-    params: Result<Query<LimitParams>, axum::extract::rejection::QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Vec<DeliveryAttempt>>, AppError> {
-    let limit = limit(params)?;
+    let limit = limit(query)?;
     let monitoring = Arc::clone(&state.monitoring);
     let items = tokio::task::spawn_blocking(move || monitoring.alerts.history.deliveries(limit))
         .await
@@ -143,8 +124,9 @@ pub struct Silenced {
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path(rule_id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, AppError> {
+    let body = bytes(body)?;
     let target: InstanceBody = if body.is_empty() {
         InstanceBody::default()
     } else {
@@ -166,9 +148,9 @@ pub async fn acknowledge(
 pub async fn silence(
     State(state): State<AppState>,
     Path(rule_id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Silenced>, AppError> {
-    let target: InstanceBody = decode(&body, "body")?;
+    let target: InstanceBody = decode(&bytes(body)?, "body")?;
     let minutes = target
         .minutes
         .ok_or_else(|| invalid("minutes", "is required"))?;

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod demo;
 pub mod export;
 pub mod ingest;
+pub mod json_body;
 pub mod monitor;
 pub mod query;
 pub mod query_params;

@@ -4,8 +4,9 @@ use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::routes::query::series_bucket_ms;
+use crate::routes::query_params::parse_query;
 use crate::store::DAY_MS;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::Json;
 use perfscope_model::{CacheStats, FieldError, MonitorSeries};
 use serde::Deserialize;
@@ -39,9 +40,9 @@ fn is_series_name(name: &str) -> bool {
 
 pub async fn series(
     State(state): State<AppState>,
-    params: Result<Query<SeriesParams>, axum::extract::rejection::QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<MonitorSeries>, AppError> {
-    let Query(params) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let params: SeriesParams = parse_query(query.as_deref().unwrap_or(""))?;
     let name = params.name.ok_or_else(|| invalid("name", "is required"))?;
     if !is_series_name(&name) {
         return Err(invalid(
@@ -85,9 +86,9 @@ pub struct NamesParams {
 
 pub async fn names(
     State(state): State<AppState>,
-    params: Result<Query<NamesParams>, axum::extract::rejection::QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Vec<String>>, AppError> {
-    let Query(params) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let params: NamesParams = parse_query(query.as_deref().unwrap_or(""))?;
     let prefix = params.prefix.unwrap_or_default();
     if !prefix.is_empty() && !is_series_name(&prefix) {
         return Err(invalid(
