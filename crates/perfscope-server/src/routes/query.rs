@@ -28,21 +28,16 @@ pub async fn summary(
     let params = QueryParams::parse(query.as_deref().unwrap_or(""), &[])?;
     let scope = params.scope(now_ms())?;
     let key = CacheKey::new("summary", &scope, ());
-    let summary = state
-        .monitoring
-        .cached(
-            key,
-            blocking(state.store, move |store| {
-                Ok(Summary {
-                    vitals: store.vitals(&scope)?,
-                    endpoints: store.endpoints(&scope)?,
-                    site: scope.site,
-                    from: scope.range.from,
-                    to: scope.range.to,
-                })
-            }),
-        )
-        .await?;
+    let compute = blocking(state.store, move |store| {
+        Ok(Summary {
+            vitals: store.vitals(&scope)?,
+            endpoints: store.endpoints(&scope)?,
+            site: scope.site,
+            from: scope.range.from,
+            to: scope.range.to,
+        })
+    });
+    let summary = state.monitoring.cached(key, compute).await?;
     Ok(Json(summary))
 }
 
@@ -53,13 +48,8 @@ pub async fn endpoints(
     let params = QueryParams::parse(query.as_deref().unwrap_or(""), &[])?;
     let scope = params.scope(now_ms())?;
     let key = CacheKey::new("endpoints", &scope, ());
-    let endpoints = state
-        .monitoring
-        .cached(
-            key,
-            blocking(state.store, move |store| store.endpoints(&scope)),
-        )
-        .await?;
+    let compute = blocking(state.store, move |store| store.endpoints(&scope));
+    let endpoints = state.monitoring.cached(key, compute).await?;
     Ok(Json(endpoints))
 }
 
@@ -74,15 +64,10 @@ pub async fn breakdown(
     // The cardinality cap bounds routes at 500 plus `other`.
     let limit = params.limit(50, 1000)?;
     let key = CacheKey::new("breakdown", &scope, (metric, by, limit));
-    let rows = state
-        .monitoring
-        .cached(
-            key,
-            blocking(state.store, move |store| {
-                store.breakdown(&scope, metric, by, limit)
-            }),
-        )
-        .await?;
+    let compute = blocking(state.store, move |store| {
+        store.breakdown(&scope, metric, by, limit)
+    });
+    let rows = state.monitoring.cached(key, compute).await?;
     Ok(Json(rows))
 }
 
@@ -138,15 +123,10 @@ pub async fn series(
     let bucket_ms = series_bucket_ms(scope.range.to - scope.range.from);
     let (site, from, to) = (scope.site.clone(), scope.range.from, scope.range.to);
     let key = CacheKey::new("series", &scope, (&metric, bucket_ms));
-    let points: Vec<SeriesPoint> = state
-        .monitoring
-        .cached(
-            key,
-            blocking(state.store, move |store| {
-                store.series(&scope, &metric, bucket_ms)
-            }),
-        )
-        .await?;
+    let compute = blocking(state.store, move |store| {
+        store.series(&scope, &metric, bucket_ms)
+    });
+    let points: Vec<SeriesPoint> = state.monitoring.cached(key, compute).await?;
     Ok(Json(Series {
         site,
         from,
@@ -165,15 +145,10 @@ pub async fn targets(
     let metric = params.vital(&WITH_TARGETS)?;
     let limit = params.limit(20, 500)?;
     let key = CacheKey::new("targets", &scope, (metric, limit));
-    let targets = state
-        .monitoring
-        .cached(
-            key,
-            blocking(state.store, move |store| {
-                store.top_targets(&scope, metric, limit)
-            }),
-        )
-        .await?;
+    let compute = blocking(state.store, move |store| {
+        store.top_targets(&scope, metric, limit)
+    });
+    let targets = state.monitoring.cached(key, compute).await?;
     Ok(Json(targets))
 }
 
@@ -186,15 +161,10 @@ pub async fn samples(
     let metric = params.vital(&VitalName::WITH_LEGACY)?;
     let limit = params.limit(100, 1000)?;
     let key = CacheKey::new("samples", &scope, (metric, limit));
-    let samples = state
-        .monitoring
-        .cached(
-            key,
-            blocking(state.store, move |store| {
-                store.samples(&scope, metric, limit)
-            }),
-        )
-        .await?;
+    let compute = blocking(state.store, move |store| {
+        store.samples(&scope, metric, limit)
+    });
+    let samples = state.monitoring.cached(key, compute).await?;
     Ok(Json(samples))
 }
 
