@@ -65,6 +65,9 @@ enum Bench {
     Ingest(bench_ingest::IngestBenchArgs),
     /// The standalone tracker's size and start-up cost, beside npm `web-vitals`.
     Tracker,
+    /// The query cache: hit-path latency, and the overview query with the cache off
+    /// and on.
+    Cache,
 }
 
 fn main() -> Result<()> {
@@ -130,6 +133,11 @@ fn main() -> Result<()> {
         } => {
             let tools = toolchain::ensure(&root, toolchain::Needs::TEST)?;
             bench_tracker::bench(&root, &tools)
+        }
+        Command::Bench {
+            bench: Bench::Cache,
+        } => {
+            shell::run(shell::cargo().args(["bench", "-p", "perfscope-server", "--bench", "cache"]))
         }
         Command::Setup { browser } => {
             let needs = if browser {

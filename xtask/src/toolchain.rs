@@ -68,6 +68,10 @@ pub fn ensure(root: &Path, needs: Needs) -> Result<Tools> {
             debian_packages.push("chromium-driver");
         }
     }
+    // The Redis poller's tests start a redis-server of their own.
+    if needs.browser && which("redis-server").is_none() {
+        debian_packages.push("redis-server");
+    }
     apt_install(&debian_packages)?;
     let node_bin = ensure_binaryen(root)?;
     let path = format!(

@@ -4,6 +4,7 @@
 //! wasm tracker can depend on it without paying for a serializer it does not use.
 
 mod batch;
+mod monitoring;
 mod query;
 mod validation;
 mod vital;
@@ -12,6 +13,11 @@ pub use batch::{
     ApiCallEvent, ApiOutcome, AssetEvent, AssetKind, Attribution, Batch, ConnectionType,
     CustomMetricEvent, DeviceClass, InteractionType, LongFrameEvent, MemoryEvent, NavigationType,
     NetworkTiming, PageContext, VitalEvent, INGEST_PATH,
+};
+pub use monitoring::{
+    Aggregation, AlertInfo, AlertMetric, AlertRule, AlertStatus, AlertTransition, CacheLayerStats,
+    CacheStats, Comparison, DeliveryAttempt, MonitorPoint, MonitorSeries, Recommendation,
+    ResourceSample, Severity, SourceSamples, MAX_SOURCE_ENTRIES, MAX_SOURCE_SKEW_MS,
 };
 pub use query::{
     ApiErrorBody, ApiErrorResponse, BreakdownRow, Dimension, EndpointSummary, Filter, Series,

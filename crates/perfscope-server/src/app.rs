@@ -4,16 +4,18 @@ use crate::batch_decoder::BatchDecoder;
 use crate::client_ip::ClientIp;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::monitoring::Monitoring;
 use crate::rate_limit::IngestRateLimits;
 use crate::routes::ingest::{IngestPolicy, IngestState};
-use crate::routes::{demo, export, ingest, query, static_files};
+use crate::routes::{alerts, demo, export, ingest, monitor, query, static_files};
 use crate::sites::Sites;
 use crate::store::Store;
 use crate::write_queue::WriteQueue;
+use crate::{prometheus, recommendations, sources, stream};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use perfscope_model::{Limits, INGEST_PATH};
 use std::sync::Arc;
@@ -30,6 +32,8 @@ pub struct AppState {
     pub queue: WriteQueue,
     pub limits: Arc<Limits>,
     pub rate_limits: Arc<IngestRateLimits>,
+    /// Query cache, monitoring series, alerts, metrics and live updates.
+    pub monitoring: Arc<Monitoring>,
 }
 
 /// Served only with `ingest.discard_route = true`, for benchmarks.
@@ -59,6 +63,10 @@ pub fn app(state: AppState) -> Router {
     }
     let ingest_routes = ingest_routes
         .layer(DefaultBodyLimit::max(ingest_config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            prometheus::count_ingest,
+        ))
         .with_state(IngestState {
             app: state.clone(),
             policy: Arc::new(policy),
@@ -74,9 +82,41 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/samples", get(query::samples))
         .route("/api/v1/export.csv", get(export::export_csv));
 
+    let monitoring_routes = Router::new()
+        .route("/metrics", get(prometheus::metrics))
+        .route("/api/v1/stream", get(stream::stream))
+        .route("/api/v1/cache/stats", get(monitor::cache_stats))
+        .route("/api/v1/monitor/series", get(monitor::series))
+        .route("/api/v1/monitor/names", get(monitor::names))
+        .route(
+            "/api/v1/sources/{source}/samples",
+            post(sources::post_samples),
+        )
+        .route(
+            "/api/v1/recommendations",
+            get(recommendations::recommendations),
+        )
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts/history", get(alerts::history))
+        .route("/api/v1/alerts/deliveries", get(alerts::deliveries))
+        .route(
+            "/api/v1/alerts/rules",
+            get(alerts::rules).post(alerts::put_rule),
+        )
+        .route("/api/v1/alerts/rules/{id}", delete(alerts::delete_rule))
+        .route(
+            "/api/v1/alerts/{rule}/acknowledge",
+            post(alerts::acknowledge),
+        )
+        .route(
+            "/api/v1/alerts/{rule}/silence",
+            put(alerts::silence).post(alerts::silence),
+        );
+
     Router::new()
         .merge(ingest_routes)
         .merge(api_routes)
+        .merge(monitoring_routes)
         .merge(demo::routes())
         .merge(static_files::dashboard(&state.config.dashboard_dir))
         // Pages of every instrumented site load the tracker's module and wasm from

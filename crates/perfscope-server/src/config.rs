@@ -1,6 +1,9 @@
 //! Collector configuration: defaults, then a TOML file, then `PERFSCOPE_*` variables.
 
 use crate::client_ip::TrustedProxy;
+use crate::monitoring_config::{
+    AlertsConfig, CacheConfig, RedisConfig, SourcesConfig, SystemConfig,
+};
 use crate::sites::{AllowedOrigin, SiteKey};
 use crate::store::{CardinalityLimits, RetentionPolicy, DAY_MS};
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -29,6 +32,17 @@ pub struct Config {
     pub cardinality: CardinalityLimits,
     /// The sites allowed to send batches. Setting any replaces the built-in two.
     pub sites: Vec<SiteConfig>,
+    #[serde(default)]
+    pub cache: CacheConfig,
+    #[serde(default)]
+    pub system: SystemConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// Services allowed to post samples, by name.
+    #[serde(default)]
+    pub sources: SourcesConfig,
+    #[serde(default)]
+    pub redis: RedisConfig,
 }
 
 /// One instrumented site: the public key its tracker sends, and the web origins its
@@ -191,6 +205,11 @@ impl Default for Config {
                 SiteConfig::same_origin_only("demo"),
                 SiteConfig::same_origin_only("perfscope-dashboard"),
             ],
+            cache: CacheConfig::default(),
+            system: SystemConfig::default(),
+            alerts: AlertsConfig::default(),
+            sources: SourcesConfig::default(),
+            redis: RedisConfig::default(),
         }
     }
 }

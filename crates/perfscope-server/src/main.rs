@@ -4,6 +4,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use perfscope_model::Limits;
 use perfscope_server::clock;
+use perfscope_server::monitoring::Monitoring;
+use perfscope_server::monitoring_tasks;
 use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::store::{
     ClickHouseOptions, ClickHouseStore, RetentionPolicy, SqliteStore, Store,
@@ -104,7 +106,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )?)
         }
     };
-    let (queue, writer) = WriteQueue::start(Arc::clone(&store), config.ingest.queue_capacity);
+    let monitoring = Monitoring::open(&config).context("opening monitoring storage")?;
+    let (queue, writer) = WriteQueue::start_with_listener(
+        Arc::clone(&store),
+        config.ingest.queue_capacity,
+        Some(monitoring.commit_listener()),
+    );
+    monitoring_tasks::spawn_all(&config, &monitoring, &store);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -131,6 +139,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         queue,
         limits: Arc::new(Limits::default()),
         rate_limits,
+        monitoring,
     };
 
     // Printed on stdout (not only logged) so scripts and tests can find the port.

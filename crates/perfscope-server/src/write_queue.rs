@@ -1,6 +1,7 @@
 //! The write path: a bounded queue and one writer that commits many batches per
 //! transaction, answering each request only once its batch is on disk.
 
+use crate::commit_events::{touched_ranges, CommitListener};
 use crate::store::{AcceptedBatch, InsertOutcome, Store};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -35,8 +36,17 @@ impl WriteQueue {
     /// Starts the writer task. Await the handle after dropping every `WriteQueue` to
     /// know that everything accepted has been committed.
     pub fn start(store: Arc<dyn Store>, capacity: usize) -> (WriteQueue, JoinHandle<()>) {
+        Self::start_with_listener(store, capacity, None)
+    }
+
+    /// Like `start`; `listener` hears of each commit before its requests are answered.
+    pub fn start_with_listener(
+        store: Arc<dyn Store>,
+        capacity: usize,
+        listener: Option<CommitListener>,
+    ) -> (WriteQueue, JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(capacity);
-        let writer = tokio::spawn(run_writer(store, receiver));
+        let writer = tokio::spawn(run_writer(store, receiver, listener));
         (WriteQueue { sender }, writer)
     }
 
@@ -61,12 +71,17 @@ impl WriteQueue {
     }
 }
 
-async fn run_writer(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>) {
+async fn run_writer(
+    store: Arc<dyn Store>,
+    mut receiver: mpsc::Receiver<Job>,
+    listener: Option<CommitListener>,
+) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while receiver.recv_many(&mut jobs, MAX_GROUP).await > 0 {
         // Batches move to the blocking pool; only the reply channels stay here.
         let (batches, replies): (Vec<AcceptedBatch>, Vec<_>) =
             jobs.drain(..).map(|job| (job.batch, job.done)).unzip();
+        let touched = listener.as_ref().map(|_| touched_ranges(&batches));
         let store = Arc::clone(&store);
         let result = tokio::task::spawn_blocking(move || store.insert_batches(&batches))
             .await
@@ -74,6 +89,9 @@ async fn run_writer(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>) {
             .and_then(|r| r);
         match result {
             Ok(outcomes) => {
+                if let (Some(listener), Some(touched)) = (&listener, touched) {
+                    listener(touched).await;
+                }
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }

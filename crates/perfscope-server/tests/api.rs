@@ -8,6 +8,7 @@ use http_body_util::BodyExt;
 use perfscope_model::Limits;
 use perfscope_server::client_ip::TrustedProxy;
 use perfscope_server::config::SiteConfig;
+use perfscope_server::monitoring::Monitoring;
 use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::sites::{AllowedOrigin, SiteKey};
 use perfscope_server::store::{SqliteStore, Store};
@@ -44,7 +45,9 @@ fn test_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.tracker_dir = dir.path().join("tracker");
     configure(&mut config);
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path).unwrap());
-    let (queue, _writer) = WriteQueue::start(Arc::clone(&store), 64);
+    let monitoring = Monitoring::open(&config).unwrap();
+    let (queue, _writer) =
+        WriteQueue::start_with_listener(Arc::clone(&store), 64, Some(monitoring.commit_listener()));
     let rate_limits = Arc::new(IngestRateLimits::new(&config.ingest.rate_limit));
     let router = app(AppState {
         config: Arc::new(config),
@@ -52,6 +55,7 @@ fn test_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         queue,
         limits: Arc::new(Limits::default()),
         rate_limits,
+        monitoring,
     })
     // Requests that name no peer of their own come from here.
     .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));

@@ -7,6 +7,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use perfscope_model::Limits;
+use perfscope_server::monitoring::Monitoring;
 use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::store::{SqliteStore, Store};
 use perfscope_server::write_queue::WriteQueue;
@@ -33,7 +34,9 @@ fn test_app() -> TestApp {
     config.cardinality.max_routes_per_site = 2;
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open_with(&config.storage.path, config.cardinality).unwrap());
-    let (queue, _writer) = WriteQueue::start(Arc::clone(&store), 64);
+    let monitoring = Monitoring::open(&config).unwrap();
+    let (queue, _writer) =
+        WriteQueue::start_with_listener(Arc::clone(&store), 64, Some(monitoring.commit_listener()));
     let rate_limits = Arc::new(IngestRateLimits::new(&config.ingest.rate_limit));
     let router = app(AppState {
         config: Arc::new(config),
@@ -41,6 +44,7 @@ fn test_app() -> TestApp {
         queue,
         limits: Arc::new(Limits::default()),
         rate_limits,
+        monitoring,
     })
     .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
     TestApp { router, _dir: dir }

@@ -5,6 +5,7 @@
 //! drill-down).
 
 use crate::app::AppState;
+use crate::cache::CacheKey;
 use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::routes::query_params::QueryParams;
@@ -26,7 +27,8 @@ pub async fn summary(
 ) -> Result<Json<Summary>, AppError> {
     let params = QueryParams::parse(query.as_deref().unwrap_or(""), &[])?;
     let scope = params.scope(now_ms())?;
-    let summary = blocking(state.store, move |store| {
+    let key = CacheKey::new("summary", &scope, ());
+    let compute = blocking(state.store, move |store| {
         Ok(Summary {
             vitals: store.vitals(&scope)?,
             endpoints: store.endpoints(&scope)?,
@@ -34,8 +36,8 @@ pub async fn summary(
             from: scope.range.from,
             to: scope.range.to,
         })
-    })
-    .await?;
+    });
+    let summary = state.monitoring.cached(key, compute).await?;
     Ok(Json(summary))
 }
 
@@ -45,7 +47,9 @@ pub async fn endpoints(
 ) -> Result<Json<Vec<EndpointSummary>>, AppError> {
     let params = QueryParams::parse(query.as_deref().unwrap_or(""), &[])?;
     let scope = params.scope(now_ms())?;
-    let endpoints = blocking(state.store, move |store| store.endpoints(&scope)).await?;
+    let key = CacheKey::new("endpoints", &scope, ());
+    let compute = blocking(state.store, move |store| store.endpoints(&scope));
+    let endpoints = state.monitoring.cached(key, compute).await?;
     Ok(Json(endpoints))
 }
 
@@ -59,10 +63,11 @@ pub async fn breakdown(
     let by = params.dimension()?;
     // The cardinality cap bounds routes at 500 plus `other`.
     let limit = params.limit(50, 1000)?;
-    let rows = blocking(state.store, move |store| {
+    let key = CacheKey::new("breakdown", &scope, (metric, by, limit));
+    let compute = blocking(state.store, move |store| {
         store.breakdown(&scope, metric, by, limit)
-    })
-    .await?;
+    });
+    let rows = state.monitoring.cached(key, compute).await?;
     Ok(Json(rows))
 }
 
@@ -117,10 +122,11 @@ pub async fn series(
     };
     let bucket_ms = series_bucket_ms(scope.range.to - scope.range.from);
     let (site, from, to) = (scope.site.clone(), scope.range.from, scope.range.to);
-    let points: Vec<SeriesPoint> = blocking(state.store, move |store| {
+    let key = CacheKey::new("series", &scope, (&metric, bucket_ms));
+    let compute = blocking(state.store, move |store| {
         store.series(&scope, &metric, bucket_ms)
-    })
-    .await?;
+    });
+    let points: Vec<SeriesPoint> = state.monitoring.cached(key, compute).await?;
     Ok(Json(Series {
         site,
         from,
@@ -138,10 +144,11 @@ pub async fn targets(
     let scope = params.scope(now_ms())?;
     let metric = params.vital(&WITH_TARGETS)?;
     let limit = params.limit(20, 500)?;
-    let targets = blocking(state.store, move |store| {
+    let key = CacheKey::new("targets", &scope, (metric, limit));
+    let compute = blocking(state.store, move |store| {
         store.top_targets(&scope, metric, limit)
-    })
-    .await?;
+    });
+    let targets = state.monitoring.cached(key, compute).await?;
     Ok(Json(targets))
 }
 
@@ -153,10 +160,11 @@ pub async fn samples(
     let scope = params.scope(now_ms())?;
     let metric = params.vital(&VitalName::WITH_LEGACY)?;
     let limit = params.limit(100, 1000)?;
-    let samples = blocking(state.store, move |store| {
+    let key = CacheKey::new("samples", &scope, (metric, limit));
+    let compute = blocking(state.store, move |store| {
         store.samples(&scope, metric, limit)
-    })
-    .await?;
+    });
+    let samples = state.monitoring.cached(key, compute).await?;
     Ok(Json(samples))
 }
 
