@@ -106,6 +106,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )?)
         }
     };
+    if config.storage.url.is_some() && config.cache.enabled {
+        // Other collectors write to the same ClickHouse, and this process only learns of
+        // its own commits: a cached answer could miss their events.
+        tracing::info!("query cache off: storage is shared with other collectors");
+        config.cache.enabled = false;
+    }
     let monitoring = Monitoring::open(&config).context("opening monitoring storage")?;
     let (queue, writer) = WriteQueue::start_with_listener(
         Arc::clone(&store),
