@@ -46,7 +46,7 @@ impl TestOrigin {
         };
         let app = Router::new()
             .route("/page/{*rest}", get(page))
-            .route("/tracker/{file}", get(tracker_file))
+            .route("/tracker/{*file}", get(tracker_file))
             .route("/api/items/{id}", get(item))
             .route("/api/users/{id}", get(item).post(created))
             .route("/api/fail", get(failure))
@@ -108,6 +108,9 @@ async fn page(
 }
 
 async fn tracker_file(Path(file): Path<String>) -> Response {
+    if file.split('/').any(|part| part == "..") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let content_type = if file.ends_with(".wasm") {
         "application/wasm"
     } else {

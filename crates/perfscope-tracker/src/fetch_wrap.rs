@@ -3,10 +3,10 @@
 
 use crate::api_call::{outcome_of_status, ApiCallPolicy, StartedCall};
 use crate::browser::property;
-use js_sys::{Array, Function, Object, Promise, Proxy, Reflect};
+use crate::page_guard::observe_after;
+use js_sys::{Array, Promise};
 use perfscope_model::ApiOutcome;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -19,29 +19,22 @@ extern "C" {
     pub(crate) fn js_string(value: &JsValue) -> Result<String, JsValue>;
 }
 
-/// Replaces `window.fetch` with a `Proxy` of the original. A proxy, not a plain wrapper
-/// function: it hands over the exact argument list (`fetch()` and `fetch(undefined)`
-/// differ) and the receiver, and keeps the original's `name`, `length` and
-/// native-looking `toString()`, which some pages and libraries check.
+/// Watches `window.fetch` through `page_guard`.
 pub(crate) fn install(
     window: &Window,
-    original_fetch: &Function,
     performance: Performance,
     policy: Rc<ApiCallPolicy>,
-) -> Result<(), JsValue> {
-    // `Fn`, not `FnMut`: a page may call fetch from code that fetch itself triggers.
-    let apply = Closure::<dyn Fn(Function, JsValue, Array) -> Result<JsValue, JsValue>>::new(
-        move |target: Function, receiver: JsValue, arguments: Array| {
-            let started_ms = performance.now();
-            // Whatever the original does, the page gets exactly that: the same promise, or
-            // the same exception.
-            let pending = Reflect::apply(&target, &receiver, &arguments)?;
+) -> Option<()> {
+    observe_after(
+        window,
+        "fetch",
+        move |pending: JsValue, _receiver, arguments: Array, started_ms: f64| {
             let Some(promise) = pending.dyn_ref::<Promise>() else {
-                return Ok(pending);
+                return;
             };
             // `fetch()` without arguments names no URL; it only ever rejects.
             if arguments.length() == 0 {
-                return Ok(pending);
+                return;
             }
             let (input, init) = (arguments.get(0), arguments.get(1));
             let call = request_url(&input)
@@ -49,14 +42,8 @@ pub(crate) fn install(
             if let Some(call) = call {
                 watch(promise.clone(), call, performance.clone());
             }
-            Ok(pending)
         },
-    );
-    let handler = Object::new();
-    Reflect::set(&handler, &"apply".into(), &apply.into_js_value())?;
-    let proxy = Proxy::new(original_fetch, &handler);
-    Reflect::set(window, &"fetch".into(), &proxy)?;
-    Ok(())
+    )
 }
 
 fn request_url(input: &JsValue) -> Option<String> {

@@ -26,6 +26,7 @@ mod long_frames;
 mod measurement;
 mod outbox;
 mod page_context;
+mod page_guard;
 mod page_resources;
 mod pipeline;
 mod queue;
@@ -132,12 +133,7 @@ pub fn start(config: TrackerConfig) -> Result<(), JsValue> {
         config.route_patterns,
         config.exclude_api_patterns,
     ));
-    let _ = fetch_wrap::install(
-        &window,
-        &original_fetch,
-        performance.clone(),
-        Rc::clone(&policy),
-    );
+    let _ = fetch_wrap::install(&window, performance.clone(), Rc::clone(&policy));
     let _ = xhr_wrap::install(performance.clone(), policy);
     let _ = soft_navigation::install(&window, performance);
     let _ = long_frames::install();

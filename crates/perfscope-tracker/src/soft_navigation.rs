@@ -2,17 +2,13 @@
 //! back/forward between entries) ends the current page view and starts a new one.
 
 use crate::browser::{event_handler, listen, property};
+use crate::page_guard::observe_after;
 use crate::pipeline::begin_page_view;
 use crate::vitals::on_soft_navigation;
-use js_sys::{Array, Function, Object, Proxy, Reflect};
 use perfscope_model::NavigationType;
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Performance, Window};
-
-type Trap = dyn Fn(Function, JsValue, Array) -> Result<JsValue, JsValue>;
 
 /// Only a new path is a new page: query and hash changes (filters, anchors, tabs) stay
 /// within the page view, as the route name ignores them too.
@@ -51,18 +47,8 @@ pub(crate) fn install(window: &Window, performance: Performance) -> Option<()> {
     });
     let history = property(window, "history")?;
     for method in ["pushState", "replaceState"] {
-        let original: Function = property(&history, method)?.dyn_into().ok()?;
         let after = Rc::clone(&watch);
-        let trap = Closure::<Trap>::new(
-            move |target: Function, receiver: JsValue, arguments: Array| {
-                let result = Reflect::apply(&target, &receiver, &arguments)?;
-                after.check();
-                Ok(result)
-            },
-        );
-        let handler = Object::new();
-        Reflect::set(&handler, &"apply".into(), &trap.into_js_value()).ok()?;
-        Reflect::set(&history, &method.into(), &Proxy::new(&original, &handler)).ok()?;
+        observe_after(&history, method, move |_, _, _, _| after.check())?;
     }
     let on_pop = Rc::clone(&watch);
     listen(window, "popstate", &event_handler(move |_| on_pop.check()));

@@ -4,7 +4,8 @@
 use crate::api_call::{outcome_of_status, ApiCallPolicy, StartedCall};
 use crate::browser::property;
 use crate::fetch_wrap::js_string;
-use js_sys::{Array, Function, Object, Proxy, Reflect, WeakMap};
+use crate::page_guard::{observe_after, observe_before};
+use js_sys::{Array, Function, Object, WeakMap};
 use perfscope_model::ApiOutcome;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -15,17 +16,6 @@ use web_sys::{Event, EventTarget, Performance, XmlHttpRequest};
 /// The events that end a request; exactly one of them fires per `send`.
 const ENDINGS: [&str; 4] = ["load", "error", "abort", "timeout"];
 
-type Trap = dyn Fn(Function, JsValue, Array) -> Result<JsValue, JsValue>;
-
-fn replace_method(prototype: &JsValue, name: &str, trap: Closure<Trap>) -> Option<()> {
-    let original: Function = property(prototype, name)?.dyn_into().ok()?;
-    let handler = Object::new();
-    Reflect::set(&handler, &"apply".into(), &trap.into_js_value()).ok()?;
-    let proxy = Proxy::new(&original, &handler);
-    Reflect::set(prototype, &name.into(), &proxy).ok()?;
-    Some(())
-}
-
 /// `None` where the page has no `XMLHttpRequest` (workers, odd embedders).
 pub(crate) fn install(performance: Performance, policy: Rc<ApiCallPolicy>) -> Option<()> {
     let prototype = property(&js_sys::global(), "XMLHttpRequest")
@@ -35,22 +25,21 @@ pub(crate) fn install(performance: Performance, policy: Rc<ApiCallPolicy>) -> Op
     let opened = WeakMap::new();
 
     let remember = opened.clone();
-    let open = Closure::<Trap>::new(move |target: Function, xhr: JsValue, arguments: Array| {
-        let result = Reflect::apply(&target, &xhr, &arguments)?;
-        if let Ok(key) = xhr.clone().dyn_into::<Object>() {
-            remember.set(&key, &Array::of2(&arguments.get(0), &arguments.get(1)));
-        }
-        Ok(result)
-    });
-    replace_method(&prototype, "open", open)?;
-
-    let send = Closure::<Trap>::new(move |target: Function, xhr: JsValue, arguments: Array| {
+    observe_after(
+        &prototype,
+        "open",
+        move |_, xhr: JsValue, arguments: Array, _| {
+            if let Ok(key) = xhr.dyn_into::<Object>() {
+                remember.set(&key, &Array::of2(&arguments.get(0), &arguments.get(1)));
+            }
+        },
+    )?;
+    // Before the original: a synchronous request has ended by the time `send` returns.
+    observe_before(&prototype, "send", move |xhr: JsValue, _arguments| {
         if let Some(call) = start_call(&opened, &xhr, &policy, &performance) {
             watch(&xhr, call, performance.clone());
         }
-        Reflect::apply(&target, &xhr, &arguments)
-    });
-    replace_method(&prototype, "send", send)
+    })
 }
 
 fn start_call(
