@@ -7,7 +7,6 @@
 //! without any library, and the longest task (long-animation-frame, else longtask)
 //! seen during the first seconds. Each page is loaded in a fresh browser session.
 
-use crate::shell::run;
 use crate::toolchain::Tools;
 use crate::wasm::{self, TRACKER_DIST};
 use anyhow::{bail, Context, Result};
@@ -22,12 +21,15 @@ const SIZE_BUDGET_BROTLI: usize = 16 * 1024;
 /// A task over 50 ms is a long task by the browser's own definition.
 const LONG_TASK_MS: f64 = 50.0;
 const RUNS: usize = 5;
-const WEB_VITALS_VERSION: &str = "5";
 
 pub fn bench(root: &Path, tools: &Tools) -> Result<()> {
     wasm::build_tracker(root, tools)?;
     let tracker = root.join(TRACKER_DIST);
-    let web_vitals = ensure_web_vitals(root)?;
+    // The test toolchain installs the pinned reference web-vitals alongside the browser.
+    let web_vitals = tools
+        .web_vitals_dist
+        .clone()
+        .context("the test toolchain installs web-vitals")?;
 
     println!("\nsize (bytes)                          raw      gzip    brotli");
     let wasm_file = tracker.join("perfscope_tracker_bg.wasm");
@@ -143,23 +145,6 @@ impl Sizes {
             self.raw, self.gzip, self.brotli
         );
     }
-}
-
-/// The reference library, installed under target/tools like the other npm tools.
-fn ensure_web_vitals(root: &Path) -> Result<PathBuf> {
-    let prefix = root.join("target/tools");
-    let dist = prefix.join("node_modules/web-vitals/dist");
-    if !dist.join("web-vitals.attribution.js").is_file() {
-        std::fs::create_dir_all(&prefix)?;
-        run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("web-vitals@{WEB_VITALS_VERSION}")))?;
-    }
-    if !dist.join("web-vitals.attribution.js").is_file() {
-        bail!("npm installed web-vitals without dist/web-vitals.attribution.js");
-    }
-    Ok(dist)
 }
 
 const PAGE_HEAD: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>bench</title>
