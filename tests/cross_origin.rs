@@ -91,15 +91,9 @@ async fn only_the_origins_a_site_lists_can_report_for_it() {
     let other = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let allowed_origin = format!("http://{}", allowed.local_addr().unwrap());
     let other_origin = format!("http://{}", other.local_addr().unwrap());
-    // The collector reads its sites from the environment it inherits; this test
-    // binary runs nothing else that could see the variable.
-    std::env::set_var(
-        "PERFSCOPE_SITES",
-        format!(
-            r#"[{{key="demo"}}, {{key="perfscope-dashboard"}}, {{key="shop", origins=["{allowed_origin}"]}}]"#
-        ),
-    );
-    let mut collector = Collector::start();
+    let mut collector = Collector::start_with_sites(&format!(
+        r#"[{{key="demo"}}, {{key="perfscope-dashboard"}}, {{key="shop", origins=["{allowed_origin}"]}}]"#
+    ));
     tokio::spawn(serve_shop_page(allowed, collector.base_url.clone()));
     tokio::spawn(serve_shop_page(other, collector.base_url.clone()));
     let browser = Browser::start().await;

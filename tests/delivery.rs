@@ -29,9 +29,17 @@ struct Rig {
     http: reqwest::Client,
 }
 
+const SITES: [&str; 6] = ["hidden", "closed", "reload", "offline", "overload", "api"];
+
 impl Rig {
     async fn start() -> Rig {
-        let collector = Collector::start();
+        // Each scenario reports as its own site; the relay posts without an Origin.
+        let sites = SITES
+            .iter()
+            .map(|key| format!(r#"{{key="{key}"}}"#))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let collector = Collector::start_with_sites(&format!("[{sites}]"));
         let origin = TestOrigin::start(&collector.base_url).await;
         let browser = Browser::start().await;
         Rig {

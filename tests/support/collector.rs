@@ -11,7 +11,14 @@ pub struct Collector {
 }
 
 impl Collector {
+    /// With the built-in sites only: `demo` and `perfscope-dashboard`.
     pub fn start() -> Collector {
+        Collector::start_with_sites(r#"[{key="demo"}, {key="perfscope-dashboard"}]"#)
+    }
+
+    /// `sites` is the `[[sites]]` list as an inline TOML array, e.g.
+    /// `[{key="shop", origins=["http://127.0.0.1:4000"]}]`; it replaces the built-in ones.
+    pub fn start_with_sites(sites: &str) -> Collector {
         let data = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut process = Command::new(env_path("E2E_COLLECTOR_BIN"))
@@ -23,6 +30,7 @@ impl Collector {
             .arg(env_path("E2E_DASHBOARD_DIR"))
             .arg("--tracker-dir")
             .arg(env_path("E2E_TRACKER_DIR"))
+            .env("PERFSCOPE_SITES", sites)
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting the perfscope binary");
