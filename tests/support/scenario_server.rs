@@ -73,7 +73,7 @@ impl ScenarioServer {
         let recorded = shared.recorded.clone();
         let app = Router::new()
             .route("/scenarios/{file}", get(scenario_file))
-            .route("/tracker/{file}", get(tracker_file))
+            .route("/tracker/{*file}", get(tracker_file))
             .route("/web-vitals/{file}", get(web_vitals_file))
             .route("/image.svg", get(image))
             .route("/reference", post(reference))
@@ -145,7 +145,12 @@ impl Drop for ScenarioServer {
 }
 
 async fn file_response(dir: &std::path::Path, file: &str) -> Response {
-    if file.contains("..") || file.contains('/') {
+    // Nested names are fine (the tracker's wasm-bindgen snippets live in a subfolder);
+    // anything that could leave `dir` is not.
+    let inside = std::path::Path::new(file)
+        .components()
+        .all(|part| matches!(part, std::path::Component::Normal(_)));
+    if !inside {
         return StatusCode::BAD_REQUEST.into_response();
     }
     let content_type = match file.rsplit('.').next() {
