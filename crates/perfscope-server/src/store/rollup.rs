@@ -39,18 +39,9 @@ impl Level {
     /// a breakdown or a one-dimension filter over months stays a few hundred rows.
     pub fn groupings(self) -> &'static [Grouping] {
         const MINUTE: [Grouping; 2] = [Grouping::Total, Grouping::Full];
-        const COARSE: [Grouping; 7] = [
-            Grouping::Total,
-            Grouping::Full,
-            Grouping::Single(Dimension::Route),
-            Grouping::Single(Dimension::Device),
-            Grouping::Single(Dimension::Browser),
-            Grouping::Single(Dimension::Connection),
-            Grouping::Single(Dimension::NavigationType),
-        ];
         match self {
             Level::Minute => &MINUTE,
-            Level::Hour | Level::Day => &COARSE,
+            Level::Hour | Level::Day => &Grouping::ALL,
         }
     }
 }
@@ -71,6 +62,17 @@ pub enum Grouping {
 pub const ANY: &str = "";
 
 impl Grouping {
+    /// Every grouping: what hour and day rollups keep, and what ingest computes.
+    pub const ALL: [Grouping; 7] = [
+        Grouping::Total,
+        Grouping::Full,
+        Grouping::Single(Dimension::Route),
+        Grouping::Single(Dimension::Device),
+        Grouping::Single(Dimension::Browser),
+        Grouping::Single(Dimension::Connection),
+        Grouping::Single(Dimension::NavigationType),
+    ];
+
     pub fn code(self) -> i64 {
         match self {
             Grouping::Total => 0,
