@@ -10,6 +10,7 @@ mod ingest_rollup;
 mod rollup;
 pub mod sketch;
 mod sqlite;
+mod summary;
 
 pub use cardinality::{CardinalityLimits, OVERFLOW};
 pub use clickhouse::{ClickHouseOptions, ClickHouseStore, WriterStats};

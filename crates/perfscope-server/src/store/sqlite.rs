@@ -8,6 +8,7 @@ use super::rollup::{
     coarsest_within, filter_value, filtered_dimensions, plan, Grouping, Level, Source,
 };
 use super::sketch::{nearest_rank, Sketch};
+use super::summary::{endpoint_summary, sort_endpoints, top_breakdown_rows, top_targets};
 use super::{
     AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
 };
@@ -918,34 +919,20 @@ impl Store for SqliteStore {
                 ..GroupBy::default()
             },
         )?;
-        let minutes = (scope.range.to - scope.range.from).max(1) as f64 / 60_000.0;
         let mut endpoints: Vec<EndpointSummary> = groups
             .into_iter()
             .filter(|(_, agg)| agg.count() > 0)
             .map(|(key, agg)| {
-                let (method, path) = key
-                    .metric
-                    .split_once(' ')
-                    .unwrap_or((key.metric.as_str(), ""));
-                let count = agg.count();
-                EndpointSummary {
-                    method: method.to_string(),
-                    path: path.to_string(),
-                    count,
-                    throughput_per_min: count as f64 / minutes,
-                    p50: agg.sketch.quantile(0.5).unwrap_or(0.0),
-                    p95: agg.sketch.quantile(0.95).unwrap_or(0.0),
-                    p99: agg.sketch.quantile(0.99).unwrap_or(0.0),
-                    error_rate: agg.errors as f64 / count as f64,
-                }
+                endpoint_summary(
+                    &key.metric,
+                    agg.count(),
+                    agg.errors,
+                    [0.5, 0.95, 0.99].map(|q| agg.sketch.quantile(q)),
+                    &scope.range,
+                )
             })
             .collect();
-        endpoints.sort_by(|a, b| {
-            b.p95
-                .total_cmp(&a.p95)
-                .then(b.count.cmp(&a.count))
-                .then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path)))
-        });
+        sort_endpoints(&mut endpoints);
         Ok(endpoints)
     }
 
@@ -967,7 +954,7 @@ impl Store for SqliteStore {
                 ..GroupBy::default()
             },
         )?;
-        let mut rows: Vec<BreakdownRow> = groups
+        let rows: Vec<BreakdownRow> = groups
             .into_iter()
             .filter(|(_, agg)| agg.count() > 0)
             .map(|(key, agg)| BreakdownRow {
@@ -975,14 +962,7 @@ impl Store for SqliteStore {
                 summary: agg.vital_summary(metric),
             })
             .collect();
-        rows.sort_by(|a, b| {
-            b.summary
-                .count
-                .cmp(&a.summary.count)
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        rows.truncate(limit);
-        Ok(rows)
+        Ok(top_breakdown_rows(rows, limit))
     }
 
     fn series(
@@ -1050,7 +1030,7 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next()? {
             by_target.entry(row.get(0)?).or_default().push(row.get(1)?);
         }
-        let mut targets: Vec<TargetSummary> = by_target
+        let targets: Vec<TargetSummary> = by_target
             .into_iter()
             .map(|(target, mut values)| {
                 values.sort_by(f64::total_cmp);
@@ -1061,9 +1041,7 @@ impl Store for SqliteStore {
                 }
             })
             .collect();
-        targets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.target.cmp(&b.target)));
-        targets.truncate(limit);
-        Ok(targets)
+        Ok(top_targets(targets, limit))
     }
 
     fn samples(

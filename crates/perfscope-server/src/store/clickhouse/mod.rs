@@ -21,6 +21,7 @@ use self::rows::{event_ids, TableRows};
 use self::schema::{LEVELS, RAW_TABLES};
 pub use self::writer::WriterStats;
 use self::writer::{FlushPolicy, Writer};
+use super::summary::{endpoint_summary, sort_endpoints, top_breakdown_rows, top_targets};
 use super::{
     AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
 };
@@ -398,11 +399,9 @@ impl Store for ClickHouseStore {
                 conditions: Vec::new(),
             },
         )?;
-        let minutes = (scope.range.to - scope.range.from).max(1) as f64 / 60_000.0;
         let mut endpoints: Vec<EndpointSummary> = group_by_key(found)
             .into_iter()
             .map(|(key, cells)| {
-                let (method, path) = key.split_once(' ').unwrap_or((key.as_str(), ""));
                 let mut histogram = Histogram::default();
                 let mut errors = 0;
                 for cell in &cells {
@@ -411,26 +410,16 @@ impl Store for ClickHouseStore {
                         errors += cell.n;
                     }
                 }
-                let count = histogram.total();
-                let [p50, p95, p99] = histogram.percentiles([0.5, 0.95, 0.99]);
-                EndpointSummary {
-                    method: method.to_string(),
-                    path: path.to_string(),
-                    count,
-                    throughput_per_min: count as f64 / minutes,
-                    p50: p50.unwrap_or(0.0),
-                    p95: p95.unwrap_or(0.0),
-                    p99: p99.unwrap_or(0.0),
-                    error_rate: errors as f64 / count.max(1) as f64,
-                }
+                endpoint_summary(
+                    &key,
+                    histogram.total(),
+                    errors,
+                    histogram.percentiles([0.5, 0.95, 0.99]),
+                    &scope.range,
+                )
             })
             .collect();
-        endpoints.sort_by(|a, b| {
-            b.p95
-                .total_cmp(&a.p95)
-                .then(b.count.cmp(&a.count))
-                .then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path)))
-        });
+        sort_endpoints(&mut endpoints);
         Ok(endpoints)
     }
 
@@ -453,21 +442,14 @@ impl Store for ClickHouseStore {
                 conditions: vec![name_condition(metric)],
             },
         )?;
-        let mut rows: Vec<BreakdownRow> = group_by_key(found)
+        let rows: Vec<BreakdownRow> = group_by_key(found)
             .into_iter()
             .map(|(key, cells)| BreakdownRow {
                 summary: vital_summary(metric, cells.iter()),
                 key,
             })
             .collect();
-        rows.sort_by(|a, b| {
-            b.summary
-                .count
-                .cmp(&a.summary.count)
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        rows.truncate(limit);
-        Ok(rows)
+        Ok(top_breakdown_rows(rows, limit))
     }
 
     fn series(
@@ -556,7 +538,7 @@ impl Store for ClickHouseStore {
                 conditions: vec![name_condition(metric)],
             },
         )?;
-        let mut targets: Vec<TargetSummary> = group_by_key(found)
+        let targets: Vec<TargetSummary> = group_by_key(found)
             .into_iter()
             .map(|(target, cells)| {
                 let mut histogram = Histogram::default();
@@ -571,9 +553,7 @@ impl Store for ClickHouseStore {
                 }
             })
             .collect();
-        targets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.target.cmp(&b.target)));
-        targets.truncate(limit);
-        Ok(targets)
+        Ok(top_targets(targets, limit))
     }
 
     fn samples(
