@@ -2,7 +2,7 @@
 //! coarsest pieces that cover it exactly.
 //!
 //! Backend-neutral: which rows exist and which pieces a query reads. The SQL lives in
-//! `sqlite.rs`.
+//! each backend (`sqlite.rs`, `clickhouse/`).
 
 use perfscope_model::{Dimension, Filter};
 
@@ -135,6 +135,17 @@ pub fn filtered_dimensions(filter: &Filter) -> Vec<Dimension> {
         dims.push(Dimension::NavigationType);
     }
     dims
+}
+
+/// The column a dimension is stored in, in every backend's tables.
+pub fn dimension_column(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Route => "route",
+        Dimension::Device => "device",
+        Dimension::Browser => "browser",
+        Dimension::Connection => "connection",
+        Dimension::NavigationType => "navigation_type",
+    }
 }
 
 /// The filter's value for a dimension, as stored.

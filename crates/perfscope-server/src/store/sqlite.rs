@@ -5,10 +5,14 @@ use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyK
 use super::export::ApiCallSample;
 use super::ingest_rollup::{CellKey, RollupBatch, API, VITAL};
 use super::rollup::{
-    coarsest_within, filter_value, filtered_dimensions, plan, Grouping, Level, Source,
+    coarsest_within, dimension_column, filter_value, filtered_dimensions, plan, Grouping, Level,
+    Source,
 };
 use super::sketch::{nearest_rank, Sketch};
-use super::summary::{endpoint_summary, sort_endpoints, top_breakdown_rows, top_targets};
+use super::summary::{
+    endpoint_summary, sort_endpoints, top_breakdown_rows, top_targets, vital_summary,
+    VITAL_QUANTILES,
+};
 use super::{
     AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
 };
@@ -678,18 +682,12 @@ impl Aggregate {
     }
 
     fn vital_summary(&self, name: VitalName) -> VitalSummary {
-        VitalSummary {
+        vital_summary(
             name,
-            count: self.count(),
-            p50: self.sketch.quantile(0.5),
-            p75: self.sketch.quantile(0.75),
-            p90: self.sketch.quantile(0.9),
-            p95: self.sketch.quantile(0.95),
-            p99: self.sketch.quantile(0.99),
-            good: self.good,
-            needs_improvement: self.needs_improvement,
-            poor: self.poor,
-        }
+            self.count(),
+            [self.good, self.needs_improvement, self.poor],
+            VITAL_QUANTILES.map(|q| self.sketch.quantile(q)),
+        )
     }
 }
 
@@ -706,16 +704,6 @@ struct GroupKey {
     metric: String,
     dimension: String,
     time: i64,
-}
-
-fn dimension_column(dimension: Dimension) -> &'static str {
-    match dimension {
-        Dimension::Route => "route",
-        Dimension::Device => "device",
-        Dimension::Browser => "browser",
-        Dimension::Connection => "connection",
-        Dimension::NavigationType => "navigation_type",
-    }
 }
 
 /// Appends `AND <dimension> = ?` for each filtered dimension.

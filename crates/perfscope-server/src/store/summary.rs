@@ -2,7 +2,32 @@
 //! the API's summaries and putting them in the order the `Store` contract promises.
 
 use super::TimeRange;
-use perfscope_model::{BreakdownRow, EndpointSummary, TargetSummary};
+use perfscope_model::{BreakdownRow, EndpointSummary, TargetSummary, VitalName, VitalSummary};
+
+/// The quantiles a vital's summary reports, in its field order (p50 … p99).
+pub(super) const VITAL_QUANTILES: [f64; 5] = [0.5, 0.75, 0.9, 0.95, 0.99];
+
+/// One vital's summary from its count, its counts per rating band (good, needs
+/// improvement, poor) and its [`VITAL_QUANTILES`].
+pub(super) fn vital_summary(
+    name: VitalName,
+    count: u64,
+    [good, needs_improvement, poor]: [u64; 3],
+    [p50, p75, p90, p95, p99]: [Option<f64>; 5],
+) -> VitalSummary {
+    VitalSummary {
+        name,
+        count,
+        p50,
+        p75,
+        p90,
+        p95,
+        p99,
+        good,
+        needs_improvement,
+        poor,
+    }
+}
 
 /// One endpoint's summary; `key` is `"METHOD path"` as both backends group by.
 pub(super) fn endpoint_summary(

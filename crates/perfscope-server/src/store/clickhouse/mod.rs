@@ -16,12 +16,16 @@ mod writer;
 
 use self::http::{quote, Client, Endpoint};
 use self::log_buckets::Histogram;
-use self::query::{cells, dimension_column, filter_conditions, Cell, Question};
+use self::query::{cells, filter_conditions, Cell, Question};
 use self::rows::{event_ids, TableRows};
 use self::schema::{LEVELS, RAW_TABLES};
 pub use self::writer::WriterStats;
 use self::writer::{FlushPolicy, Writer};
-use super::summary::{endpoint_summary, sort_endpoints, top_breakdown_rows, top_targets};
+use super::rollup::dimension_column;
+use super::summary::{
+    endpoint_summary, sort_endpoints, top_breakdown_rows, top_targets, vital_summary,
+    VITAL_QUANTILES,
+};
 use super::{
     AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
 };
@@ -207,42 +211,21 @@ impl ClickHouseStore {
     }
 }
 
-fn rating_counts(summary: &mut VitalSummary, cell: &Cell) {
-    match cell.r {
-        0 => summary.good += cell.n,
-        1 => summary.needs_improvement += cell.n,
-        _ => summary.poor += cell.n,
-    }
-}
-
 /// Percentiles and rating counts of one vital from its cells.
-fn vital_summary<'a>(name: VitalName, cells: impl Iterator<Item = &'a Cell>) -> VitalSummary {
-    let mut summary = VitalSummary {
-        name,
-        count: 0,
-        p50: None,
-        p75: None,
-        p90: None,
-        p95: None,
-        p99: None,
-        good: 0,
-        needs_improvement: 0,
-        poor: 0,
-    };
+fn vital_summary_of<'a>(name: VitalName, cells: impl Iterator<Item = &'a Cell>) -> VitalSummary {
     let mut histogram = Histogram::default();
+    // Rating codes: 0 good, 1 needs improvement, anything else poor.
+    let mut ratings = [0; 3];
     for cell in cells {
         histogram.add(cell.b, cell.n);
-        rating_counts(&mut summary, cell);
+        ratings[usize::from(cell.r.min(2))] += cell.n;
     }
-    summary.count = histogram.total();
-    [
-        summary.p50,
-        summary.p75,
-        summary.p90,
-        summary.p95,
-        summary.p99,
-    ] = histogram.percentiles([0.5, 0.75, 0.9, 0.95, 0.99]);
-    summary
+    vital_summary(
+        name,
+        histogram.total(),
+        ratings,
+        histogram.percentiles(VITAL_QUANTILES),
+    )
 }
 
 fn group_by_key(cells: Vec<Cell>) -> BTreeMap<String, Vec<Cell>> {
@@ -382,7 +365,7 @@ impl Store for ClickHouseStore {
         let groups = group_by_key(found);
         Ok(VitalName::ALL
             .iter()
-            .map(|name| vital_summary(*name, groups.get(name.as_str()).into_iter().flatten()))
+            .map(|name| vital_summary_of(*name, groups.get(name.as_str()).into_iter().flatten()))
             .collect())
     }
 
@@ -445,7 +428,7 @@ impl Store for ClickHouseStore {
         let rows: Vec<BreakdownRow> = group_by_key(found)
             .into_iter()
             .map(|(key, cells)| BreakdownRow {
-                summary: vital_summary(metric, cells.iter()),
+                summary: vital_summary_of(metric, cells.iter()),
                 key,
             })
             .collect();

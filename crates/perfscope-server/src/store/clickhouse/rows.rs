@@ -1,9 +1,10 @@
 //! Accepted batches as rows of the insert tables, in ClickHouse's JSONEachRow format.
 
-use super::cardinality::{Admission, CardinalityGuard, KeyKind, OTHER};
+use super::cardinality::{Admission, CardinalityGuard, KeyKind};
 use super::http::Client;
 use super::log_buckets::bucket_of;
 use crate::store::AcceptedBatch;
+use crate::store::OVERFLOW;
 use perfscope_model::{ApiOutcome, Rating};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -169,8 +170,8 @@ pub fn encode(
     for call in &batch.api_calls {
         let endpoint = format!("{} {}", call.method, call.path);
         let mapped = guard.map(client, site, KeyKind::Endpoint, &endpoint, &mut admitted);
-        let path = if mapped == OTHER {
-            OTHER
+        let path = if mapped == OVERFLOW {
+            OVERFLOW
         } else {
             call.path.as_str()
         };
