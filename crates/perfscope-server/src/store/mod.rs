@@ -19,8 +19,8 @@ pub use rollup::{DAY_MS, HOUR_MS, MINUTE_MS};
 pub use sqlite::SqliteStore;
 
 use perfscope_model::{
-    Batch, BreakdownRow, Dimension, EndpointSummary, Filter, SeriesPoint, SiteInfo, TargetSummary,
-    VitalName, VitalSample, VitalSummary,
+    ApiOutcome, Batch, BreakdownRow, Dimension, EndpointSummary, Filter, SeriesPoint, SiteInfo,
+    TargetSummary, VitalName, VitalSample, VitalSummary,
 };
 
 /// What one group commit did.
@@ -48,6 +48,16 @@ pub struct AcceptedBatch {
     pub browser: String,
     /// Collector clock at acceptance, ms since the Unix epoch.
     pub received_ms: i64,
+}
+
+/// How every backend stores an API call's outcome (as the wire spells it).
+pub(crate) fn outcome_name(outcome: ApiOutcome) -> &'static str {
+    match outcome {
+        ApiOutcome::Ok => "ok",
+        ApiOutcome::HttpError => "http-error",
+        ApiOutcome::NetworkError => "network-error",
+        ApiOutcome::Aborted => "aborted",
+    }
 }
 
 /// What every query is about: one site, a time range (by event `ts`), a filter.

@@ -14,13 +14,13 @@ use super::summary::{
     VITAL_QUANTILES,
 };
 use super::{
-    AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
+    outcome_name, AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope,
+    SeriesMetric, Store,
 };
 use anyhow::Context;
 use perfscope_model::{
-    ApiOutcome, BreakdownRow, ConnectionType, DeviceClass, Dimension, EndpointSummary,
-    NavigationType, Rating, SeriesPoint, SiteInfo, TargetSummary, VitalName, VitalSample,
-    VitalSummary,
+    BreakdownRow, ConnectionType, DeviceClass, Dimension, EndpointSummary, NavigationType, Rating,
+    SeriesPoint, SiteInfo, TargetSummary, VitalName, VitalSample, VitalSummary,
 };
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
@@ -586,15 +586,6 @@ fn insert_all(
     }
     write_rollups(tx, rollups)?;
     Ok(outcomes)
-}
-
-fn outcome_name(outcome: ApiOutcome) -> &'static str {
-    match outcome {
-        ApiOutcome::Ok => "ok",
-        ApiOutcome::HttpError => "http-error",
-        ApiOutcome::NetworkError => "network-error",
-        ApiOutcome::Aborted => "aborted",
-    }
 }
 
 fn write_rollups(tx: &Transaction<'_>, rollups: RollupBatch) -> anyhow::Result<()> {
@@ -1200,8 +1191,8 @@ mod tests {
     use super::*;
     use crate::store::{TimeRange, DAY_MS, HOUR_MS};
     use perfscope_model::{
-        ApiCallEvent, AssetEvent, AssetKind, Batch, CustomMetricEvent, Filter, LongFrameEvent,
-        MemoryEvent, VitalEvent,
+        ApiCallEvent, ApiOutcome, AssetEvent, AssetKind, Batch, CustomMetricEvent, Filter,
+        LongFrameEvent, MemoryEvent, VitalEvent,
     };
 
     fn open() -> (tempfile::TempDir, SqliteStore) {

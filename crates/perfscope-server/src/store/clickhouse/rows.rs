@@ -4,8 +4,8 @@ use super::cardinality::{Admission, CardinalityGuard, KeyKind};
 use super::http::Client;
 use super::log_buckets::bucket_of;
 use crate::store::AcceptedBatch;
-use crate::store::OVERFLOW;
-use perfscope_model::{ApiOutcome, Rating};
+use crate::store::{outcome_name, OVERFLOW};
+use perfscope_model::Rating;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -103,15 +103,6 @@ pub fn rating_code(rating: Rating) -> u8 {
         Rating::Good => 0,
         Rating::NeedsImprovement => 1,
         Rating::Poor => 2,
-    }
-}
-
-fn outcome_name(outcome: ApiOutcome) -> &'static str {
-    match outcome {
-        ApiOutcome::Ok => "ok",
-        ApiOutcome::HttpError => "http-error",
-        ApiOutcome::NetworkError => "network-error",
-        ApiOutcome::Aborted => "aborted",
     }
 }
 
