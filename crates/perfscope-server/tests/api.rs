@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::extract::connect_info::ConnectInfo;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use common::test_app::TestApp;
-use http_body_util::BodyExt;
 use perfscope_server::client_ip::TrustedProxy;
 use perfscope_server::config::SiteConfig;
 use perfscope_server::sites::{AllowedOrigin, SiteKey};
@@ -57,21 +56,14 @@ fn lcp(id: &str, value: f64) -> Value {
 }
 
 async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, Value, String) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let reply = app.send(request).await;
+    let json = reply.json();
     let text = if json.is_null() {
-        String::from_utf8_lossy(&bytes).into_owned()
+        reply.text()
     } else {
-        content_type
+        reply.content_type()
     };
-    (status, json, text)
+    (reply.status, json, text)
 }
 
 async fn post_raw(app: &TestApp, body: impl Into<Body>) -> (StatusCode, Value) {
@@ -365,14 +357,9 @@ fn shop_batch(page_view: &str) -> Value {
 }
 
 async fn send_full(app: &TestApp, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let (status, headers) = (response.status(), response.headers().clone());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        headers,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let reply = app.send(request).await;
+    let json = reply.json();
+    (reply.status, reply.headers, json)
 }
 
 #[tokio::test]

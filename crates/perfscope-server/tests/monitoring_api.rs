@@ -33,15 +33,8 @@ fn test_app() -> TestApp {
 }
 
 async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, Value, String) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        text,
-    )
+    let reply = app.send(request).await;
+    (reply.status, reply.json(), reply.text())
 }
 
 async fn get(app: &TestApp, uri: &str) -> (StatusCode, Value, String) {

@@ -1,16 +1,47 @@
 //! The collector's router in-process over a temporary SQLite store, with the write
 //! queue and monitoring wired as `perfscope serve` wires them.
 
+use axum::body::{Body, Bytes};
 use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
+use http_body_util::BodyExt;
 use perfscope_model::Limits;
 use perfscope_server::monitoring::Monitoring;
 use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::store::{SqliteStore, Store};
 use perfscope_server::write_queue::WriteQueue;
 use perfscope_server::{app, AppState, Config};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tower::ServiceExt;
+
+/// One response, read to the end.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The `Content-Type` header, or empty.
+    pub fn content_type(&self) -> String {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The body as JSON, or `Null` when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
 
 pub struct TestApp {
     pub router: Router,
@@ -51,6 +82,17 @@ impl TestApp {
             router,
             monitoring,
             dir,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
         }
     }
 }
