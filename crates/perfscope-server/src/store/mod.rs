@@ -20,7 +20,7 @@ pub use sqlite::SqliteStore;
 
 use perfscope_model::{
     ApiOutcome, Batch, BreakdownRow, Dimension, EndpointSummary, Filter, SeriesPoint, SiteInfo,
-    TargetSummary, VitalName, VitalSample, VitalSummary,
+    Summary, TargetSummary, VitalName, VitalSample, VitalSummary,
 };
 
 /// What one group commit did.
@@ -48,6 +48,18 @@ pub struct AcceptedBatch {
     pub browser: String,
     /// Collector clock at acceptance, ms since the Unix epoch.
     pub received_ms: i64,
+}
+
+/// The overview of `scope`: every vital and every endpoint, as the summary API and the
+/// live stream send it.
+pub fn summarize(store: &dyn Store, scope: Scope) -> anyhow::Result<Summary> {
+    Ok(Summary {
+        vitals: store.vitals(&scope)?,
+        endpoints: store.endpoints(&scope)?,
+        site: scope.site,
+        from: scope.range.from,
+        to: scope.range.to,
+    })
 }
 
 /// How every backend stores an API call's outcome (as the wire spells it).
