@@ -77,13 +77,6 @@ async fn two_collectors_share_one_clickhouse() {
     assert_eq!(from_a, from_b);
     assert_eq!(from_a["vitals"][0]["name"], "LCP");
     assert_eq!(from_a["vitals"][0]["count"], 100);
-    let sites: Value = http
-        .get(format!("{}/api/v1/sites", a.base_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites = a.get_json(&http, "/api/v1/sites").await;
     assert_eq!(sites[0]["events"], 100);
 }

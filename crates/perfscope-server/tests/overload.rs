@@ -179,14 +179,7 @@ async fn ten_times_the_sustained_rate_is_refused_with_retry_after_and_ingest_rec
     }
 
     // Everything acknowledged is stored, once.
-    let sites: Value = http
-        .get(format!("{}/api/v1/sites", collector.base_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites = collector.get_json(&http, "/api/v1/sites").await;
     let stored = sites
         .as_array()
         .unwrap()

@@ -1,6 +1,7 @@
 //! The real `perfscope serve` binary as a child process on an ephemeral port, killed
 //! when the test drops it.
 
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -37,6 +38,17 @@ impl CollectorProcess {
         // Keep draining so the collector never writes into a closed pipe.
         std::thread::spawn(move || for _ in stdout.lines() {});
         CollectorProcess { process, base_url }
+    }
+
+    /// `GET {base_url}{path}`, answered as JSON.
+    pub async fn get_json(&self, http: &reqwest::Client, path: &str) -> Value {
+        http.get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }
 
