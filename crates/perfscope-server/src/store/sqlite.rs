@@ -10,8 +10,8 @@ use super::rollup::{
 };
 use super::sketch::{nearest_rank, Sketch};
 use super::summary::{
-    endpoint_summary, sort_endpoints, top_breakdown_rows, top_targets, vital_summary,
-    VITAL_QUANTILES,
+    endpoint_summary, slowest_first, top_breakdown_rows, top_targets, vital_summary,
+    ENDPOINT_QUANTILES, VITAL_QUANTILES,
 };
 use super::{
     outcome_name, AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope,
@@ -898,21 +898,20 @@ impl Store for SqliteStore {
                 ..GroupBy::default()
             },
         )?;
-        let mut endpoints: Vec<EndpointSummary> = groups
-            .into_iter()
-            .filter(|(_, agg)| agg.count() > 0)
-            .map(|(key, agg)| {
-                endpoint_summary(
-                    &key.metric,
-                    agg.count(),
-                    agg.errors,
-                    [0.5, 0.95, 0.99].map(|q| agg.sketch.quantile(q)),
-                    &scope.range,
-                )
-            })
-            .collect();
-        sort_endpoints(&mut endpoints);
-        Ok(endpoints)
+        Ok(slowest_first(
+            groups
+                .into_iter()
+                .filter(|(_, agg)| agg.count() > 0)
+                .map(|(key, agg)| {
+                    endpoint_summary(
+                        &key.metric,
+                        agg.count(),
+                        agg.errors,
+                        ENDPOINT_QUANTILES.map(|q| agg.sketch.quantile(q)),
+                        &scope.range,
+                    )
+                }),
+        ))
     }
 
     fn breakdown(

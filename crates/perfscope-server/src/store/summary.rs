@@ -29,7 +29,8 @@ pub(super) fn vital_summary(
     }
 }
 
-/// One endpoint's summary; `key` is `"METHOD path"` as both backends group by.
+/// One endpoint's summary from its [`ENDPOINT_QUANTILES`]; `key` is `"METHOD path"` as
+/// both backends group by.
 pub(super) fn endpoint_summary(
     key: &str,
     count: u64,
@@ -51,14 +52,21 @@ pub(super) fn endpoint_summary(
     }
 }
 
+/// The quantiles an endpoint's summary reports: p50, p95, p99.
+pub(super) const ENDPOINT_QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
+
 /// Slowest p95 first, then busiest, then by name so equal endpoints keep one order.
-pub(super) fn sort_endpoints(endpoints: &mut [EndpointSummary]) {
+pub(super) fn slowest_first(
+    endpoints: impl IntoIterator<Item = EndpointSummary>,
+) -> Vec<EndpointSummary> {
+    let mut endpoints: Vec<EndpointSummary> = endpoints.into_iter().collect();
     endpoints.sort_by(|a, b| {
         b.p95
             .total_cmp(&a.p95)
             .then(b.count.cmp(&a.count))
             .then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path)))
     });
+    endpoints
 }
 
 /// Most samples first, ties by key; at most `limit` rows.

@@ -23,8 +23,8 @@ pub use self::writer::WriterStats;
 use self::writer::{FlushPolicy, Writer};
 use super::rollup::dimension_column;
 use super::summary::{
-    endpoint_summary, sort_endpoints, top_breakdown_rows, top_targets, vital_summary,
-    VITAL_QUANTILES,
+    endpoint_summary, slowest_first, top_breakdown_rows, top_targets, vital_summary,
+    ENDPOINT_QUANTILES, VITAL_QUANTILES,
 };
 use super::{
     AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
@@ -382,9 +382,8 @@ impl Store for ClickHouseStore {
                 conditions: Vec::new(),
             },
         )?;
-        let mut endpoints: Vec<EndpointSummary> = group_by_key(found)
-            .into_iter()
-            .map(|(key, cells)| {
+        Ok(slowest_first(group_by_key(found).into_iter().map(
+            |(key, cells)| {
                 let mut histogram = Histogram::default();
                 let mut errors = 0;
                 for cell in &cells {
@@ -397,13 +396,11 @@ impl Store for ClickHouseStore {
                     &key,
                     histogram.total(),
                     errors,
-                    histogram.percentiles([0.5, 0.95, 0.99]),
+                    histogram.percentiles(ENDPOINT_QUANTILES),
                     &scope.range,
                 )
-            })
-            .collect();
-        sort_endpoints(&mut endpoints);
-        Ok(endpoints)
+            },
+        )))
     }
 
     fn breakdown(
