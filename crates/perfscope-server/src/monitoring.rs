@@ -10,10 +10,10 @@ use crate::commit_events::{CommitListener, Touched};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::prometheus::CollectorMetrics;
-use crate::store::{Scope, Store, TimeRange, HOUR_MS};
+use crate::store::{summarize, Scope, Store, TimeRange, HOUR_MS};
 use crate::stream::{LiveEvent, LiveHub};
 use crate::timeseries::{Sample, TimeSeriesDb};
-use perfscope_model::{CacheStats, Summary};
+use perfscope_model::CacheStats;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -179,16 +179,8 @@ impl Monitoring {
                 filter: Default::default(),
             };
             let store = Arc::clone(store);
-            let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<Summary> {
-                Ok(Summary {
-                    vitals: store.vitals(&scope)?,
-                    endpoints: store.endpoints(&scope)?,
-                    site: scope.site,
-                    from: scope.range.from,
-                    to: scope.range.to,
-                })
-            })
-            .await;
+            let summary =
+                tokio::task::spawn_blocking(move || summarize(store.as_ref(), scope)).await;
             match summary {
                 Ok(Ok(summary)) => self.live.publish(LiveEvent::Summary { summary }),
                 Ok(Err(err)) => tracing::warn!(error = ?err, "live summary failed"),

@@ -1,65 +1,35 @@
 //! The HTTP API driven in-process with `oneshot`: ingest, its errors, and queries.
 
+mod common;
+
 use axum::body::Body;
-use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
+use axum::extract::connect_info::ConnectInfo;
 use axum::http::{header, HeaderMap, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
-use perfscope_model::Limits;
+use common::test_app::TestApp;
 use perfscope_server::client_ip::TrustedProxy;
 use perfscope_server::config::SiteConfig;
-use perfscope_server::monitoring::Monitoring;
-use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::sites::{AllowedOrigin, SiteKey};
-use perfscope_server::store::{SqliteStore, Store};
-use perfscope_server::write_queue::WriteQueue;
-use perfscope_server::{app, AppState, Config};
+use perfscope_server::Config;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use tower::ServiceExt;
-
-struct TestApp {
-    router: Router,
-    _dir: tempfile::TempDir,
-}
 
 fn test_app() -> TestApp {
     test_app_with(|_| {})
 }
 
 fn test_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let dashboard = dir.path().join("dashboard");
-    std::fs::create_dir_all(&dashboard).unwrap();
-    std::fs::write(
-        dashboard.join("index.html"),
-        "<!doctype html><title>dash</title>",
-    )
-    .unwrap();
-    std::fs::write(dashboard.join("app.js"), "console.log('dash')").unwrap();
-    let mut config = Config::default();
-    config.storage.path = dir.path().join("perfscope.db");
-    config.dashboard_dir = dashboard;
-    config.tracker_dir = dir.path().join("tracker");
-    configure(&mut config);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path).unwrap());
-    let monitoring = Monitoring::open(&config).unwrap();
-    let (queue, _writer) =
-        WriteQueue::start_with_listener(Arc::clone(&store), 64, Some(monitoring.commit_listener()));
-    let rate_limits = Arc::new(IngestRateLimits::new(&config.ingest.rate_limit));
-    let router = app(AppState {
-        config: Arc::new(config),
-        store,
-        queue,
-        limits: Arc::new(Limits::default()),
-        rate_limits,
-        monitoring,
+    TestApp::with(|config| {
+        std::fs::create_dir_all(&config.dashboard_dir).unwrap();
+        std::fs::write(
+            config.dashboard_dir.join("index.html"),
+            "<!doctype html><title>dash</title>",
+        )
+        .unwrap();
+        std::fs::write(config.dashboard_dir.join("app.js"), "console.log('dash')").unwrap();
+        configure(config);
     })
-    // Requests that name no peer of their own come from here.
-    .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    TestApp { router, _dir: dir }
 }
 
 /// For corpus tests that send hundreds of batches from one address.
@@ -86,21 +56,14 @@ fn lcp(id: &str, value: f64) -> Value {
 }
 
 async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, Value, String) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let reply = app.send(request).await;
+    let json = reply.json();
     let text = if json.is_null() {
-        String::from_utf8_lossy(&bytes).into_owned()
+        reply.text()
     } else {
-        content_type
+        reply.content_type()
     };
-    (status, json, text)
+    (reply.status, json, text)
 }
 
 async fn post_raw(app: &TestApp, body: impl Into<Body>) -> (StatusCode, Value) {
@@ -394,14 +357,9 @@ fn shop_batch(page_view: &str) -> Value {
 }
 
 async fn send_full(app: &TestApp, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let (status, headers) = (response.status(), response.headers().clone());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        headers,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let reply = app.send(request).await;
+    let json = reply.json();
+    (reply.status, reply.headers, json)
 }
 
 #[tokio::test]

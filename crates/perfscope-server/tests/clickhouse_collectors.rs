@@ -1,49 +1,23 @@
 //! Two real `perfscope serve` processes on one ClickHouse: batches posted to either
 //! one, retries through the other, and both answer the same summary.
 
+mod common;
 mod support_store;
 
+use common::collector_process::{serve_command, CollectorProcess};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 use support_store::clickhouse_url;
 
-struct Collector {
-    process: Child,
-    base_url: String,
-}
-
-impl Collector {
-    fn start(storage_url: &str, data_dir: &Path) -> Collector {
-        let mut process = Command::new(env!("CARGO_BIN_EXE_perfscope"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(data_dir.join("unused.db"))
-            .env("PERFSCOPE_STORAGE__URL", storage_url)
-            .env("PERFSCOPE_SITES", r#"[{key="shared"}]"#)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting perfscope");
-        let mut stdout = BufReader::new(process.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let base_url = line
-            .trim()
-            .strip_prefix("perfscope listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        std::thread::spawn(move || for _ in stdout.lines() {});
-        Collector { process, base_url }
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
+fn start_collector(storage_url: &str, data_dir: &Path) -> CollectorProcess {
+    let mut command = serve_command();
+    command
+        .arg("--db")
+        .arg(data_dir.join("unused.db"))
+        .env("PERFSCOPE_STORAGE__URL", storage_url)
+        .env("PERFSCOPE_SITES", r#"[{key="shared"}]"#);
+    CollectorProcess::start(command)
 }
 
 fn batch(page_view: &str, ts: f64) -> String {
@@ -60,15 +34,15 @@ async fn two_collectors_share_one_clickhouse() {
     let database = format!("collectors_{}", std::process::id());
     let storage_url = format!("{base}/{database}");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Collector::start(&storage_url, dir_a.path());
-    let b = Collector::start(&storage_url, dir_b.path());
+    let a = start_collector(&storage_url, dir_a.path());
+    let b = start_collector(&storage_url, dir_b.path());
     let http = reqwest::Client::new();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as f64;
 
-    let post = |collector: &Collector, body: String| {
+    let post = |collector: &CollectorProcess, body: String| {
         http.post(format!("{}/api/v1/ingest", collector.base_url))
             .header("content-type", "text/plain")
             .body(body)
@@ -79,7 +53,7 @@ async fn two_collectors_share_one_clickhouse() {
         let response = post(target, batch(&format!("pv{i}"), now)).await.unwrap();
         assert_eq!(response.status(), 200);
     }
-    let summary = |collector: &Collector| {
+    let summary = |collector: &CollectorProcess| {
         http.get(format!(
             "{}/api/v1/summary?site=shared&from={}&to={}",
             collector.base_url,
@@ -103,13 +77,6 @@ async fn two_collectors_share_one_clickhouse() {
     assert_eq!(from_a, from_b);
     assert_eq!(from_a["vitals"][0]["name"], "LCP");
     assert_eq!(from_a["vitals"][0]["count"], 100);
-    let sites: Value = http
-        .get(format!("{}/api/v1/sites", a.base_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites = a.get_json(&http, "/api/v1/sites").await;
     assert_eq!(sites[0]["events"], 100);
 }

@@ -1,57 +1,31 @@
 //! The real `perfscope` binary killed with SIGKILL while batches stream in: after a
 //! restart, every batch that got a 2xx is stored, and stored once.
 
+mod common;
+
+use common::collector_process::{serve_command, CollectorProcess};
 use rusqlite::Connection;
 use serde_json::json;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-struct Collector {
-    process: Child,
-    base_url: String,
-}
-
-impl Collector {
-    fn start(db: &Path) -> Collector {
-        let mut process = Command::new(env!("CARGO_BIN_EXE_perfscope"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(db)
-            // The load below is one client far above a browser's pace.
-            .env("PERFSCOPE_INGEST__RATE_LIMIT__PER_IP_PER_SECOND", "1000000")
-            .env("PERFSCOPE_INGEST__RATE_LIMIT__PER_IP_BURST", "1000000")
-            .env(
-                "PERFSCOPE_INGEST__RATE_LIMIT__PER_SITE_PER_SECOND",
-                "1000000",
-            )
-            .env("PERFSCOPE_INGEST__RATE_LIMIT__PER_SITE_BURST", "1000000")
-            .env("PERFSCOPE_SITES", r#"[{key="crash"}]"#)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting perfscope");
-        let mut stdout = BufReader::new(process.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let base_url = line
-            .trim()
-            .strip_prefix("perfscope listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        // Keep draining so the collector never writes into a closed pipe.
-        std::thread::spawn(move || for _ in stdout.lines() {});
-        Collector { process, base_url }
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
+fn start_collector(db: &Path) -> CollectorProcess {
+    let mut command = serve_command();
+    command
+        .arg("--db")
+        .arg(db)
+        // The load below is one client far above a browser's pace.
+        .env("PERFSCOPE_INGEST__RATE_LIMIT__PER_IP_PER_SECOND", "1000000")
+        .env("PERFSCOPE_INGEST__RATE_LIMIT__PER_IP_BURST", "1000000")
+        .env(
+            "PERFSCOPE_INGEST__RATE_LIMIT__PER_SITE_PER_SECOND",
+            "1000000",
+        )
+        .env("PERFSCOPE_INGEST__RATE_LIMIT__PER_SITE_BURST", "1000000")
+        .env("PERFSCOPE_SITES", r#"[{key="crash"}]"#);
+    CollectorProcess::start(command)
 }
 
 fn batch(page_view: &str) -> String {
@@ -70,7 +44,7 @@ fn batch(page_view: &str) -> String {
 async fn every_acknowledged_batch_survives_sigkill_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("perfscope.db");
-    let mut collector = Collector::start(&db);
+    let mut collector = start_collector(&db);
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let http = reqwest::Client::new();
 
@@ -113,7 +87,7 @@ async fn every_acknowledged_batch_survives_sigkill_exactly_once() {
     );
 
     // Restarting recovers the WAL; then every acknowledged event is there, once.
-    let restarted = Collector::start(&db);
+    let restarted = start_collector(&db);
     let conn = Connection::open(&db).unwrap();
     let stored: HashMap<String, i64> = conn
         .prepare("SELECT page_view, COUNT(*) FROM vitals WHERE site = 'crash' GROUP BY page_view")

@@ -1,78 +1,40 @@
 //! Backend monitoring through the router: the query cache behind the read API and its
 //! invalidation by ingest, sources ingest, `/metrics`, the alerts API and the stream.
 
+mod common;
+
 use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
+use common::test_app::TestApp;
 use http_body_util::BodyExt;
-use perfscope_model::{Limits, Summary};
+use perfscope_model::Summary;
 use perfscope_server::config::SiteConfig;
-use perfscope_server::monitoring::Monitoring;
 use perfscope_server::monitoring_config::SourceConfig;
-use perfscope_server::rate_limit::IngestRateLimits;
 use perfscope_server::sites::SiteKey;
 use perfscope_server::store::{SqliteStore, Store};
 use perfscope_server::stream::LiveEvent;
-use perfscope_server::write_queue::WriteQueue;
-use perfscope_server::{app, AppState, Config};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-struct TestApp {
-    router: Router,
-    monitoring: Arc<Monitoring>,
-    _dir: tempfile::TempDir,
-}
-
 fn test_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.storage.path = dir.path().join("perfscope.db");
-    config.dashboard_dir = dir.path().join("dashboard");
-    config.tracker_dir = dir.path().join("tracker");
-    config.sites.push(SiteConfig {
-        key: SiteKey::try_from("shop".to_string()).unwrap(),
-        origins: Vec::new(),
-    });
-    config.sources.insert(
-        "billing".into(),
-        SourceConfig {
-            token: "s3cret-token".into(),
-        },
-    );
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path).unwrap());
-    let monitoring = Monitoring::open(&config).unwrap();
-    let (queue, _writer) =
-        WriteQueue::start_with_listener(Arc::clone(&store), 64, Some(monitoring.commit_listener()));
-    let router = app(AppState {
-        rate_limits: Arc::new(IngestRateLimits::new(&config.ingest.rate_limit)),
-        config: Arc::new(config),
-        store,
-        queue,
-        limits: Arc::new(Limits::default()),
-        monitoring: Arc::clone(&monitoring),
+    TestApp::with(|config| {
+        config.sites.push(SiteConfig {
+            key: SiteKey::try_from("shop".to_string()).unwrap(),
+            origins: Vec::new(),
+        });
+        config.sources.insert(
+            "billing".into(),
+            SourceConfig {
+                token: "s3cret-token".into(),
+            },
+        );
     })
-    .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    TestApp {
-        router,
-        monitoring,
-        _dir: dir,
-    }
 }
 
 async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, Value, String) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        text,
-    )
+    let reply = app.send(request).await;
+    (reply.status, reply.json(), reply.text())
 }
 
 async fn get(app: &TestApp, uri: &str) -> (StatusCode, Value, String) {
@@ -409,7 +371,7 @@ async fn the_stream_relays_live_events_as_server_sent_events() {
     ingest(&app, "pv1", now_ms(), 1200.0).await;
     app.monitoring
         .publish_summaries(
-            &(Arc::new(SqliteStore::open(&app._dir.path().join("perfscope.db")).unwrap())
+            &(Arc::new(SqliteStore::open(&app.dir.path().join("perfscope.db")).unwrap())
                 as Arc<dyn Store>),
             now_ms() + 1,
         )

@@ -3,10 +3,11 @@
 //! bounded, every batch it acknowledged is stored, and it serves 2xx again once the
 //! load drops. A correctness test: it asserts outcomes, not timings.
 
+mod common;
+
+use common::collector_process::{serve_command, CollectorProcess};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,62 +22,34 @@ const EVENTS_PER_BATCH: usize = 20;
 /// The issue's memory budget for the collector under load.
 const MAX_PEAK_RSS_KB: u64 = 200 * 1024;
 
-struct Collector {
-    process: Child,
-    base_url: String,
+fn start_collector(dir: &Path) -> CollectorProcess {
+    let config = dir.join("perfscope.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = \"{}\"\n\
+             [ingest]\nqueue_capacity = 4\n\
+             [ingest.rate_limit]\n\
+             per_ip_per_second = 100000\nper_ip_burst = 100000\n\
+             per_site_per_second = {SUSTAINED_BATCHES_PER_SEC}\nper_site_burst = {SUSTAINED_BATCHES_PER_SEC}\n\
+             [[sites]]\nkey = \"load\"\n",
+            dir.join("perfscope.db").display()
+        ),
+    )
+    .unwrap();
+    let mut command = serve_command();
+    command.arg("--config").arg(&config);
+    CollectorProcess::start(command)
 }
 
-impl Collector {
-    fn start(dir: &Path) -> Collector {
-        let config = dir.join("perfscope.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[storage]\npath = \"{}\"\n\
-                 [ingest]\nqueue_capacity = 4\n\
-                 [ingest.rate_limit]\n\
-                 per_ip_per_second = 100000\nper_ip_burst = 100000\n\
-                 per_site_per_second = {SUSTAINED_BATCHES_PER_SEC}\nper_site_burst = {SUSTAINED_BATCHES_PER_SEC}\n\
-                 [[sites]]\nkey = \"load\"\n",
-                dir.join("perfscope.db").display()
-            ),
-        )
-        .unwrap();
-        let mut process = Command::new(env!("CARGO_BIN_EXE_perfscope"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting perfscope");
-        let mut stdout = BufReader::new(process.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let base_url = line
-            .trim()
-            .strip_prefix("perfscope listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        std::thread::spawn(move || for _ in stdout.lines() {});
-        Collector { process, base_url }
-    }
-
-    fn peak_rss_kb(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.process.id())).unwrap();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/<pid>/status")
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
+fn peak_rss_kb(collector: &CollectorProcess) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", collector.process.id())).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
 }
 
 fn batch(page_view: &str) -> String {
@@ -140,11 +113,11 @@ async fn send(http: &reqwest::Client, url: &str, page_view: &str, tally: &Tally)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_times_the_sustained_rate_is_refused_with_retry_after_and_ingest_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(dir.path());
+    let collector = start_collector(dir.path());
     let url = format!("{}/api/v1/ingest", collector.base_url);
     let http = reqwest::Client::new();
     let tally = Arc::new(Tally::default());
-    let rss_before = collector.peak_rss_kb();
+    let rss_before = peak_rss_kb(&collector);
 
     // Open loop: each sender keeps its own schedule, so the offered rate does not fall
     // when the collector slows down (up to what one connection per sender can carry).
@@ -173,7 +146,7 @@ async fn ten_times_the_sustained_rate_is_refused_with_retry_after_and_ingest_rec
         offered += sender.await.unwrap();
     }
     let offered_per_sec = offered as f64 / started.elapsed().as_secs_f64();
-    let rss_after = collector.peak_rss_kb();
+    let rss_after = peak_rss_kb(&collector);
     let refused =
         tally.rate_limited.load(Ordering::Relaxed) + tally.overloaded.load(Ordering::Relaxed);
     eprintln!(
@@ -206,14 +179,7 @@ async fn ten_times_the_sustained_rate_is_refused_with_retry_after_and_ingest_rec
     }
 
     // Everything acknowledged is stored, once.
-    let sites: Value = http
-        .get(format!("{}/api/v1/sites", collector.base_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites = collector.get_json(&http, "/api/v1/sites").await;
     let stored = sites
         .as_array()
         .unwrap()

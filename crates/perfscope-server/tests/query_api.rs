@@ -1,53 +1,18 @@
 //! The read API driven in-process with `oneshot`: data ingested over HTTP, then every
 //! query endpoint, its filters, and each parameter error.
 
+mod common;
+
 use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
-use perfscope_model::Limits;
-use perfscope_server::monitoring::Monitoring;
-use perfscope_server::rate_limit::IngestRateLimits;
-use perfscope_server::store::{SqliteStore, Store};
-use perfscope_server::write_queue::WriteQueue;
-use perfscope_server::{app, AppState, Config};
+use common::test_app::TestApp;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use tower::ServiceExt;
 
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
-struct TestApp {
-    router: Router,
-    _dir: tempfile::TempDir,
-}
-
 fn test_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.storage.path = dir.path().join("perfscope.db");
-    config.dashboard_dir = dir.path().join("dashboard");
-    config.tracker_dir = dir.path().join("tracker");
-    config.cardinality.max_routes_per_site = 2;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open_with(&config.storage.path, config.cardinality).unwrap());
-    let monitoring = Monitoring::open(&config).unwrap();
-    let (queue, _writer) =
-        WriteQueue::start_with_listener(Arc::clone(&store), 64, Some(monitoring.commit_listener()));
-    let rate_limits = Arc::new(IngestRateLimits::new(&config.ingest.rate_limit));
-    let router = app(AppState {
-        config: Arc::new(config),
-        store,
-        queue,
-        limits: Arc::new(Limits::default()),
-        rate_limits,
-        monitoring,
-    })
-    .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    TestApp { router, _dir: dir }
+    TestApp::with(|config| config.cardinality.max_routes_per_site = 2)
 }
 
 fn now_ms() -> i64 {
@@ -55,19 +20,8 @@ fn now_ms() -> i64 {
 }
 
 async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, String, String) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        content_type,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    let reply = app.send(request).await;
+    (reply.status, reply.content_type(), reply.text())
 }
 
 async fn get_json(app: &TestApp, uri: &str) -> (StatusCode, Value) {

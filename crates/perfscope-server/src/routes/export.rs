@@ -91,73 +91,89 @@ fn cell(text: &str) -> String {
 }
 
 fn vitals_csv(rows: &[VitalSample]) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "id",
-        "ts",
-        "page_view",
-        "route",
-        "name",
-        "value",
-        "device",
-        "browser",
-        "connection",
-        "navigation_type",
-        "target",
-    ])?;
-    for row in rows {
-        out.write_record([
-            cell(&row.id),
-            row.ts.to_string(),
-            cell(&row.page_view),
-            cell(&row.route),
-            row.name.as_str().to_string(),
-            row.value.to_string(),
-            row.device.as_str().to_string(),
-            cell(&row.browser),
-            row.connection.as_str().to_string(),
-            row.navigation_type.as_str().to_string(),
-            row.target.as_deref().map(cell).unwrap_or_default(),
-        ])?;
-    }
-    out.into_inner().map_err(|err| err.into_error().into())
+    write_csv(
+        [
+            "id",
+            "ts",
+            "page_view",
+            "route",
+            "name",
+            "value",
+            "device",
+            "browser",
+            "connection",
+            "navigation_type",
+            "target",
+        ],
+        rows,
+        |row| {
+            [
+                cell(&row.id),
+                row.ts.to_string(),
+                cell(&row.page_view),
+                cell(&row.route),
+                row.name.as_str().to_string(),
+                row.value.to_string(),
+                row.device.as_str().to_string(),
+                cell(&row.browser),
+                row.connection.as_str().to_string(),
+                row.navigation_type.as_str().to_string(),
+                row.target.as_deref().map(cell).unwrap_or_default(),
+            ]
+        },
+    )
 }
 
 fn api_calls_csv(rows: &[ApiCallSample]) -> Result<Vec<u8>, csv::Error> {
+    write_csv(
+        [
+            "id",
+            "ts",
+            "page_view",
+            "route",
+            "method",
+            "path",
+            "status",
+            "duration",
+            "outcome",
+            "response_size",
+            "device",
+            "browser",
+            "connection",
+            "navigation_type",
+        ],
+        rows,
+        |row| {
+            [
+                cell(&row.id),
+                row.ts.to_string(),
+                cell(&row.page_view),
+                cell(&row.route),
+                cell(&row.method),
+                cell(&row.path),
+                row.status.to_string(),
+                row.duration.to_string(),
+                cell(&row.outcome),
+                row.response_size.map(|s| s.to_string()).unwrap_or_default(),
+                cell(&row.device),
+                cell(&row.browser),
+                cell(&row.connection),
+                cell(&row.navigation_type),
+            ]
+        },
+    )
+}
+
+/// One CSV file: the header, then one record per row; `N` keeps them the same width.
+fn write_csv<T, const N: usize>(
+    header: [&str; N],
+    rows: &[T],
+    record: impl Fn(&T) -> [String; N],
+) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "id",
-        "ts",
-        "page_view",
-        "route",
-        "method",
-        "path",
-        "status",
-        "duration",
-        "outcome",
-        "response_size",
-        "device",
-        "browser",
-        "connection",
-        "navigation_type",
-    ])?;
+    out.write_record(header)?;
     for row in rows {
-        out.write_record([
-            cell(&row.id),
-            row.ts.to_string(),
-            cell(&row.page_view),
-            cell(&row.route),
-            cell(&row.method),
-            cell(&row.path),
-            row.status.to_string(),
-            row.duration.to_string(),
-            cell(&row.outcome),
-            row.response_size.map(|s| s.to_string()).unwrap_or_default(),
-            cell(&row.device),
-            cell(&row.browser),
-            cell(&row.connection),
-            cell(&row.navigation_type),
-        ])?;
+        out.write_record(record(row))?;
     }
     out.into_inner().map_err(|err| err.into_error().into())
 }

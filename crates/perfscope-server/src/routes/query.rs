@@ -9,7 +9,7 @@ use crate::cache::CacheKey;
 use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::routes::query_params::QueryParams;
-use crate::store::{SeriesMetric, Store, DAY_MS, HOUR_MS, MINUTE_MS};
+use crate::store::{self, SeriesMetric, Store, DAY_MS, HOUR_MS, MINUTE_MS};
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use perfscope_model::{
@@ -28,15 +28,7 @@ pub async fn summary(
     let params = QueryParams::parse(query.as_deref().unwrap_or(""), &[])?;
     let scope = params.scope(now_ms())?;
     let key = CacheKey::new("summary", &scope, ());
-    let compute = blocking(state.store, move |store| {
-        Ok(Summary {
-            vitals: store.vitals(&scope)?,
-            endpoints: store.endpoints(&scope)?,
-            site: scope.site,
-            from: scope.range.from,
-            to: scope.range.to,
-        })
-    });
+    let compute = blocking(state.store, move |store| store::summarize(store, scope));
     let summary = state.monitoring.cached(key, compute).await?;
     Ok(Json(summary))
 }

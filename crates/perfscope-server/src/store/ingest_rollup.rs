@@ -47,16 +47,6 @@ pub struct RollupBatch {
     metric_ids: HashMap<String, u32>,
 }
 
-const ALL_GROUPINGS: [Grouping; 7] = [
-    Grouping::Total,
-    Grouping::Full,
-    Grouping::Single(Dimension::Route),
-    Grouping::Single(Dimension::Device),
-    Grouping::Single(Dimension::Browser),
-    Grouping::Single(Dimension::Connection),
-    Grouping::Single(Dimension::NavigationType),
-];
-
 impl RollupBatch {
     /// The context ids of one batch's page context under every grouping; computed once
     /// per batch, used for each of its events.
@@ -69,7 +59,7 @@ impl RollupBatch {
         connection: &str,
         navigation_type: &str,
     ) -> Contexts {
-        let ids = ALL_GROUPINGS
+        let ids = Grouping::ALL
             .into_iter()
             .map(|grouping| {
                 let keep = |dimension: Dimension, value: &str| {

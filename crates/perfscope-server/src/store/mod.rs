@@ -10,6 +10,7 @@ mod ingest_rollup;
 mod rollup;
 pub mod sketch;
 mod sqlite;
+mod summary;
 
 pub use cardinality::{CardinalityLimits, OVERFLOW};
 pub use clickhouse::{ClickHouseOptions, ClickHouseStore, WriterStats};
@@ -18,8 +19,8 @@ pub use rollup::{DAY_MS, HOUR_MS, MINUTE_MS};
 pub use sqlite::SqliteStore;
 
 use perfscope_model::{
-    Batch, BreakdownRow, Dimension, EndpointSummary, Filter, SeriesPoint, SiteInfo, TargetSummary,
-    VitalName, VitalSample, VitalSummary,
+    ApiOutcome, Batch, BreakdownRow, Dimension, EndpointSummary, Filter, SeriesPoint, SiteInfo,
+    Summary, TargetSummary, VitalName, VitalSample, VitalSummary,
 };
 
 /// What one group commit did.
@@ -47,6 +48,28 @@ pub struct AcceptedBatch {
     pub browser: String,
     /// Collector clock at acceptance, ms since the Unix epoch.
     pub received_ms: i64,
+}
+
+/// The overview of `scope`: every vital and every endpoint, as the summary API and the
+/// live stream send it.
+pub fn summarize(store: &dyn Store, scope: Scope) -> anyhow::Result<Summary> {
+    Ok(Summary {
+        vitals: store.vitals(&scope)?,
+        endpoints: store.endpoints(&scope)?,
+        site: scope.site,
+        from: scope.range.from,
+        to: scope.range.to,
+    })
+}
+
+/// How every backend stores an API call's outcome (as the wire spells it).
+pub(crate) fn outcome_name(outcome: ApiOutcome) -> &'static str {
+    match outcome {
+        ApiOutcome::Ok => "ok",
+        ApiOutcome::HttpError => "http-error",
+        ApiOutcome::NetworkError => "network-error",
+        ApiOutcome::Aborted => "aborted",
+    }
 }
 
 /// What every query is about: one site, a time range (by event `ts`), a filter.

@@ -2,7 +2,7 @@
 //! coarsest pieces that cover it exactly.
 //!
 //! Backend-neutral: which rows exist and which pieces a query reads. The SQL lives in
-//! `sqlite.rs`.
+//! each backend (`sqlite.rs`, `clickhouse/`).
 
 use perfscope_model::{Dimension, Filter};
 
@@ -39,18 +39,9 @@ impl Level {
     /// a breakdown or a one-dimension filter over months stays a few hundred rows.
     pub fn groupings(self) -> &'static [Grouping] {
         const MINUTE: [Grouping; 2] = [Grouping::Total, Grouping::Full];
-        const COARSE: [Grouping; 7] = [
-            Grouping::Total,
-            Grouping::Full,
-            Grouping::Single(Dimension::Route),
-            Grouping::Single(Dimension::Device),
-            Grouping::Single(Dimension::Browser),
-            Grouping::Single(Dimension::Connection),
-            Grouping::Single(Dimension::NavigationType),
-        ];
         match self {
             Level::Minute => &MINUTE,
-            Level::Hour | Level::Day => &COARSE,
+            Level::Hour | Level::Day => &Grouping::ALL,
         }
     }
 }
@@ -71,6 +62,17 @@ pub enum Grouping {
 pub const ANY: &str = "";
 
 impl Grouping {
+    /// Every grouping: what hour and day rollups keep, and what ingest computes.
+    pub const ALL: [Grouping; 7] = [
+        Grouping::Total,
+        Grouping::Full,
+        Grouping::Single(Dimension::Route),
+        Grouping::Single(Dimension::Device),
+        Grouping::Single(Dimension::Browser),
+        Grouping::Single(Dimension::Connection),
+        Grouping::Single(Dimension::NavigationType),
+    ];
+
     pub fn code(self) -> i64 {
         match self {
             Grouping::Total => 0,
@@ -133,6 +135,17 @@ pub fn filtered_dimensions(filter: &Filter) -> Vec<Dimension> {
         dims.push(Dimension::NavigationType);
     }
     dims
+}
+
+/// The column a dimension is stored in, in every backend's tables.
+pub fn dimension_column(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Route => "route",
+        Dimension::Device => "device",
+        Dimension::Browser => "browser",
+        Dimension::Connection => "connection",
+        Dimension::NavigationType => "navigation_type",
+    }
 }
 
 /// The filter's value for a dimension, as stored.

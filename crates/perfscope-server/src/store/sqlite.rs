@@ -5,17 +5,22 @@ use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyK
 use super::export::ApiCallSample;
 use super::ingest_rollup::{CellKey, RollupBatch, API, VITAL};
 use super::rollup::{
-    coarsest_within, filter_value, filtered_dimensions, plan, Grouping, Level, Source,
+    coarsest_within, dimension_column, filter_value, filtered_dimensions, plan, Grouping, Level,
+    Source,
 };
 use super::sketch::{nearest_rank, Sketch};
+use super::summary::{
+    endpoint_summary, slowest_first, top_breakdown_rows, top_targets, vital_summary,
+    ENDPOINT_QUANTILES, VITAL_QUANTILES,
+};
 use super::{
-    AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
+    outcome_name, AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope,
+    SeriesMetric, Store,
 };
 use anyhow::Context;
 use perfscope_model::{
-    ApiOutcome, BreakdownRow, ConnectionType, DeviceClass, Dimension, EndpointSummary,
-    NavigationType, Rating, SeriesPoint, SiteInfo, TargetSummary, VitalName, VitalSample,
-    VitalSummary,
+    BreakdownRow, ConnectionType, DeviceClass, Dimension, EndpointSummary, NavigationType, Rating,
+    SeriesPoint, SiteInfo, TargetSummary, VitalName, VitalSample, VitalSummary,
 };
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
@@ -583,15 +588,6 @@ fn insert_all(
     Ok(outcomes)
 }
 
-fn outcome_name(outcome: ApiOutcome) -> &'static str {
-    match outcome {
-        ApiOutcome::Ok => "ok",
-        ApiOutcome::HttpError => "http-error",
-        ApiOutcome::NetworkError => "network-error",
-        ApiOutcome::Aborted => "aborted",
-    }
-}
-
 fn write_rollups(tx: &Transaction<'_>, rollups: RollupBatch) -> anyhow::Result<()> {
     let mut upserts: HashMap<Level, CachedStatement<'_>> = HashMap::new();
     for level in Level::ALL {
@@ -677,18 +673,12 @@ impl Aggregate {
     }
 
     fn vital_summary(&self, name: VitalName) -> VitalSummary {
-        VitalSummary {
+        vital_summary(
             name,
-            count: self.count(),
-            p50: self.sketch.quantile(0.5),
-            p75: self.sketch.quantile(0.75),
-            p90: self.sketch.quantile(0.9),
-            p95: self.sketch.quantile(0.95),
-            p99: self.sketch.quantile(0.99),
-            good: self.good,
-            needs_improvement: self.needs_improvement,
-            poor: self.poor,
-        }
+            self.count(),
+            [self.good, self.needs_improvement, self.poor],
+            VITAL_QUANTILES.map(|q| self.sketch.quantile(q)),
+        )
     }
 }
 
@@ -705,16 +695,6 @@ struct GroupKey {
     metric: String,
     dimension: String,
     time: i64,
-}
-
-fn dimension_column(dimension: Dimension) -> &'static str {
-    match dimension {
-        Dimension::Route => "route",
-        Dimension::Device => "device",
-        Dimension::Browser => "browser",
-        Dimension::Connection => "connection",
-        Dimension::NavigationType => "navigation_type",
-    }
 }
 
 /// Appends `AND <dimension> = ?` for each filtered dimension.
@@ -918,35 +898,20 @@ impl Store for SqliteStore {
                 ..GroupBy::default()
             },
         )?;
-        let minutes = (scope.range.to - scope.range.from).max(1) as f64 / 60_000.0;
-        let mut endpoints: Vec<EndpointSummary> = groups
-            .into_iter()
-            .filter(|(_, agg)| agg.count() > 0)
-            .map(|(key, agg)| {
-                let (method, path) = key
-                    .metric
-                    .split_once(' ')
-                    .unwrap_or((key.metric.as_str(), ""));
-                let count = agg.count();
-                EndpointSummary {
-                    method: method.to_string(),
-                    path: path.to_string(),
-                    count,
-                    throughput_per_min: count as f64 / minutes,
-                    p50: agg.sketch.quantile(0.5).unwrap_or(0.0),
-                    p95: agg.sketch.quantile(0.95).unwrap_or(0.0),
-                    p99: agg.sketch.quantile(0.99).unwrap_or(0.0),
-                    error_rate: agg.errors as f64 / count as f64,
-                }
-            })
-            .collect();
-        endpoints.sort_by(|a, b| {
-            b.p95
-                .total_cmp(&a.p95)
-                .then(b.count.cmp(&a.count))
-                .then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path)))
-        });
-        Ok(endpoints)
+        Ok(slowest_first(
+            groups
+                .into_iter()
+                .filter(|(_, agg)| agg.count() > 0)
+                .map(|(key, agg)| {
+                    endpoint_summary(
+                        &key.metric,
+                        agg.count(),
+                        agg.errors,
+                        ENDPOINT_QUANTILES.map(|q| agg.sketch.quantile(q)),
+                        &scope.range,
+                    )
+                }),
+        ))
     }
 
     fn breakdown(
@@ -967,7 +932,7 @@ impl Store for SqliteStore {
                 ..GroupBy::default()
             },
         )?;
-        let mut rows: Vec<BreakdownRow> = groups
+        let rows: Vec<BreakdownRow> = groups
             .into_iter()
             .filter(|(_, agg)| agg.count() > 0)
             .map(|(key, agg)| BreakdownRow {
@@ -975,14 +940,7 @@ impl Store for SqliteStore {
                 summary: agg.vital_summary(metric),
             })
             .collect();
-        rows.sort_by(|a, b| {
-            b.summary
-                .count
-                .cmp(&a.summary.count)
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        rows.truncate(limit);
-        Ok(rows)
+        Ok(top_breakdown_rows(rows, limit))
     }
 
     fn series(
@@ -1050,7 +1008,7 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next()? {
             by_target.entry(row.get(0)?).or_default().push(row.get(1)?);
         }
-        let mut targets: Vec<TargetSummary> = by_target
+        let targets: Vec<TargetSummary> = by_target
             .into_iter()
             .map(|(target, mut values)| {
                 values.sort_by(f64::total_cmp);
@@ -1061,9 +1019,7 @@ impl Store for SqliteStore {
                 }
             })
             .collect();
-        targets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.target.cmp(&b.target)));
-        targets.truncate(limit);
-        Ok(targets)
+        Ok(top_targets(targets, limit))
     }
 
     fn samples(
@@ -1234,8 +1190,8 @@ mod tests {
     use super::*;
     use crate::store::{TimeRange, DAY_MS, HOUR_MS};
     use perfscope_model::{
-        ApiCallEvent, AssetEvent, AssetKind, Batch, CustomMetricEvent, Filter, LongFrameEvent,
-        MemoryEvent, VitalEvent,
+        ApiCallEvent, ApiOutcome, AssetEvent, AssetKind, Batch, CustomMetricEvent, Filter,
+        LongFrameEvent, MemoryEvent, VitalEvent,
     };
 
     fn open() -> (tempfile::TempDir, SqliteStore) {

@@ -7,12 +7,10 @@
 //! cap bounds growth, it is not a quota.
 
 use super::http::{quote, Client};
+use crate::store::OVERFLOW;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-
-/// What overflowing keys are stored and reported as.
-pub const OTHER: &str = "other";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyKind {
@@ -95,7 +93,7 @@ impl CardinalityGuard {
             return key.to_string();
         }
         if keys.len() >= cap {
-            return OTHER.to_string();
+            return OVERFLOW.to_string();
         }
         keys.insert(key.to_string());
         admitted.push(Admission {

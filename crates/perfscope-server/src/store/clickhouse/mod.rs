@@ -16,11 +16,16 @@ mod writer;
 
 use self::http::{quote, Client, Endpoint};
 use self::log_buckets::Histogram;
-use self::query::{cells, dimension_column, filter_conditions, Cell, Question};
+use self::query::{cells, filter_conditions, Cell, Question};
 use self::rows::{event_ids, TableRows};
 use self::schema::{LEVELS, RAW_TABLES};
 pub use self::writer::WriterStats;
 use self::writer::{FlushPolicy, Writer};
+use super::rollup::dimension_column;
+use super::summary::{
+    endpoint_summary, slowest_first, top_breakdown_rows, top_targets, vital_summary,
+    ENDPOINT_QUANTILES, VITAL_QUANTILES,
+};
 use super::{
     AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
 };
@@ -206,42 +211,21 @@ impl ClickHouseStore {
     }
 }
 
-fn rating_counts(summary: &mut VitalSummary, cell: &Cell) {
-    match cell.r {
-        0 => summary.good += cell.n,
-        1 => summary.needs_improvement += cell.n,
-        _ => summary.poor += cell.n,
-    }
-}
-
 /// Percentiles and rating counts of one vital from its cells.
-fn vital_summary<'a>(name: VitalName, cells: impl Iterator<Item = &'a Cell>) -> VitalSummary {
-    let mut summary = VitalSummary {
-        name,
-        count: 0,
-        p50: None,
-        p75: None,
-        p90: None,
-        p95: None,
-        p99: None,
-        good: 0,
-        needs_improvement: 0,
-        poor: 0,
-    };
+fn vital_summary_of<'a>(name: VitalName, cells: impl Iterator<Item = &'a Cell>) -> VitalSummary {
     let mut histogram = Histogram::default();
+    // Rating codes: 0 good, 1 needs improvement, anything else poor.
+    let mut ratings = [0; 3];
     for cell in cells {
         histogram.add(cell.b, cell.n);
-        rating_counts(&mut summary, cell);
+        ratings[usize::from(cell.r.min(2))] += cell.n;
     }
-    summary.count = histogram.total();
-    [
-        summary.p50,
-        summary.p75,
-        summary.p90,
-        summary.p95,
-        summary.p99,
-    ] = histogram.percentiles([0.5, 0.75, 0.9, 0.95, 0.99]);
-    summary
+    vital_summary(
+        name,
+        histogram.total(),
+        ratings,
+        histogram.percentiles(VITAL_QUANTILES),
+    )
 }
 
 fn group_by_key(cells: Vec<Cell>) -> BTreeMap<String, Vec<Cell>> {
@@ -381,7 +365,7 @@ impl Store for ClickHouseStore {
         let groups = group_by_key(found);
         Ok(VitalName::ALL
             .iter()
-            .map(|name| vital_summary(*name, groups.get(name.as_str()).into_iter().flatten()))
+            .map(|name| vital_summary_of(*name, groups.get(name.as_str()).into_iter().flatten()))
             .collect())
     }
 
@@ -398,11 +382,8 @@ impl Store for ClickHouseStore {
                 conditions: Vec::new(),
             },
         )?;
-        let minutes = (scope.range.to - scope.range.from).max(1) as f64 / 60_000.0;
-        let mut endpoints: Vec<EndpointSummary> = group_by_key(found)
-            .into_iter()
-            .map(|(key, cells)| {
-                let (method, path) = key.split_once(' ').unwrap_or((key.as_str(), ""));
+        Ok(slowest_first(group_by_key(found).into_iter().map(
+            |(key, cells)| {
                 let mut histogram = Histogram::default();
                 let mut errors = 0;
                 for cell in &cells {
@@ -411,27 +392,15 @@ impl Store for ClickHouseStore {
                         errors += cell.n;
                     }
                 }
-                let count = histogram.total();
-                let [p50, p95, p99] = histogram.percentiles([0.5, 0.95, 0.99]);
-                EndpointSummary {
-                    method: method.to_string(),
-                    path: path.to_string(),
-                    count,
-                    throughput_per_min: count as f64 / minutes,
-                    p50: p50.unwrap_or(0.0),
-                    p95: p95.unwrap_or(0.0),
-                    p99: p99.unwrap_or(0.0),
-                    error_rate: errors as f64 / count.max(1) as f64,
-                }
-            })
-            .collect();
-        endpoints.sort_by(|a, b| {
-            b.p95
-                .total_cmp(&a.p95)
-                .then(b.count.cmp(&a.count))
-                .then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path)))
-        });
-        Ok(endpoints)
+                endpoint_summary(
+                    &key,
+                    histogram.total(),
+                    errors,
+                    histogram.percentiles(ENDPOINT_QUANTILES),
+                    &scope.range,
+                )
+            },
+        )))
     }
 
     fn breakdown(
@@ -453,21 +422,14 @@ impl Store for ClickHouseStore {
                 conditions: vec![name_condition(metric)],
             },
         )?;
-        let mut rows: Vec<BreakdownRow> = group_by_key(found)
+        let rows: Vec<BreakdownRow> = group_by_key(found)
             .into_iter()
             .map(|(key, cells)| BreakdownRow {
-                summary: vital_summary(metric, cells.iter()),
+                summary: vital_summary_of(metric, cells.iter()),
                 key,
             })
             .collect();
-        rows.sort_by(|a, b| {
-            b.summary
-                .count
-                .cmp(&a.summary.count)
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        rows.truncate(limit);
-        Ok(rows)
+        Ok(top_breakdown_rows(rows, limit))
     }
 
     fn series(
@@ -556,7 +518,7 @@ impl Store for ClickHouseStore {
                 conditions: vec![name_condition(metric)],
             },
         )?;
-        let mut targets: Vec<TargetSummary> = group_by_key(found)
+        let targets: Vec<TargetSummary> = group_by_key(found)
             .into_iter()
             .map(|(target, cells)| {
                 let mut histogram = Histogram::default();
@@ -571,9 +533,7 @@ impl Store for ClickHouseStore {
                 }
             })
             .collect();
-        targets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.target.cmp(&b.target)));
-        targets.truncate(limit);
-        Ok(targets)
+        Ok(top_targets(targets, limit))
     }
 
     fn samples(

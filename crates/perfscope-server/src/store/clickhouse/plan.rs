@@ -2,8 +2,12 @@
 //! whole hours from the hour rollup, whole minutes from the minute rollup, and only the
 //! partial minutes at the edges from raw events. A query so reads at most a few
 //! hundred cells per group and two minutes of raw events, whatever the range.
+//!
+//! The cut is the backend-neutral one of `store::rollup`; this names its levels as
+//! ClickHouse's rollup tables.
 
 use super::schema::{Level, DAY, HOUR, MINUTE};
+use crate::store::rollup::{self, coarsest_within, MINUTE_MS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -22,56 +26,38 @@ pub struct Part {
 /// Splits `[from, to)` into parts. `bucket_ms`, when given (series), excludes levels
 /// whose cells a series bucket would cut in two.
 pub fn split(from: i64, to: i64, bucket_ms: Option<i64>) -> Vec<Part> {
-    let mut parts = Vec::new();
-    let usable: Vec<Level> = [MINUTE, HOUR, DAY]
+    // Buckets of less than whole minutes would cut every rollup cell: raw events only.
+    if bucket_ms.is_some_and(|bucket_ms| bucket_ms % MINUTE_MS != 0) {
+        return if from < to {
+            vec![Part {
+                source: Source::Raw,
+                from,
+                to,
+            }]
+        } else {
+            Vec::new()
+        };
+    }
+    let coarsest = bucket_ms.map_or(rollup::Level::Day, coarsest_within);
+    rollup::plan(from, to, coarsest)
         .into_iter()
-        .filter(|level| bucket_ms.is_none_or(|b| b % level.grain_ms == 0))
-        .collect();
-    split_into(from, to, Source::Raw, &usable, &mut parts);
-    parts.sort_by_key(|p| p.from);
-    parts
+        .map(|piece| Part {
+            source: match piece.source {
+                rollup::Source::Raw => Source::Raw,
+                rollup::Source::Rollup(level) => Source::Rollup(table_level(level)),
+            },
+            from: piece.from,
+            to: piece.to,
+        })
+        .collect()
 }
 
-fn split_into(from: i64, to: i64, finer: Source, levels: &[Level], parts: &mut Vec<Part>) {
-    if from >= to {
-        return;
+fn table_level(level: rollup::Level) -> Level {
+    match level {
+        rollup::Level::Minute => MINUTE,
+        rollup::Level::Hour => HOUR,
+        rollup::Level::Day => DAY,
     }
-    let Some((level, coarser)) = levels.split_first() else {
-        parts.push(Part {
-            source: finer,
-            from,
-            to,
-        });
-        return;
-    };
-    let inner_from = ceil_to(from, level.grain_ms);
-    let inner_to = floor_to(to, level.grain_ms);
-    if inner_from >= inner_to {
-        parts.push(Part {
-            source: finer,
-            from,
-            to,
-        });
-        return;
-    }
-    for (a, b) in [(from, inner_from), (inner_to, to)] {
-        if a < b {
-            parts.push(Part {
-                source: finer,
-                from: a,
-                to: b,
-            });
-        }
-    }
-    split_into(inner_from, inner_to, Source::Rollup(*level), coarser, parts);
-}
-
-fn floor_to(t: i64, grain: i64) -> i64 {
-    t.div_euclid(grain) * grain
-}
-
-fn ceil_to(t: i64, grain: i64) -> i64 {
-    floor_to(t.saturating_add(grain - 1), grain)
 }
 
 #[cfg(test)]

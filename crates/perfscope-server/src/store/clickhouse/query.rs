@@ -5,8 +5,9 @@
 use super::http::{quote, Client};
 use super::plan::{split, Source};
 use super::schema::{rollup_table, Family};
+use crate::store::rollup::{dimension_column, filter_value, filtered_dimensions};
 use crate::store::Scope;
-use perfscope_model::{Dimension, Filter};
+use perfscope_model::Filter;
 use serde::Deserialize;
 
 /// One group's samples in one log bucket (and rating or error flag, and series bucket).
@@ -39,36 +40,14 @@ pub struct Question<'a> {
     pub conditions: Vec<String>,
 }
 
-pub fn dimension_column(dimension: Dimension) -> &'static str {
-    match dimension {
-        Dimension::Route => "route",
-        Dimension::Device => "device",
-        Dimension::Browser => "browser",
-        Dimension::Connection => "connection",
-        Dimension::NavigationType => "navigation_type",
-    }
-}
-
 pub fn filter_conditions(filter: &Filter) -> Vec<String> {
-    let mut conditions = Vec::new();
-    let mut add = |dimension, value: Option<&str>| {
-        if let Some(value) = value {
-            conditions.push(format!(
-                "{} = {}",
-                dimension_column(dimension),
-                quote(value)
-            ));
-        }
-    };
-    add(Dimension::Route, filter.route.as_deref());
-    add(Dimension::Device, filter.device.map(|d| d.as_str()));
-    add(Dimension::Browser, filter.browser.as_deref());
-    add(Dimension::Connection, filter.connection.map(|c| c.as_str()));
-    add(
-        Dimension::NavigationType,
-        filter.navigation_type.map(|n| n.as_str()),
-    );
-    conditions
+    filtered_dimensions(filter)
+        .into_iter()
+        .map(|dimension| {
+            let value = filter_value(filter, dimension).expect("filtered");
+            format!("{} = {}", dimension_column(dimension), quote(value))
+        })
+        .collect()
 }
 
 pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> {

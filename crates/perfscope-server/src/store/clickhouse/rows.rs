@@ -1,10 +1,11 @@
 //! Accepted batches as rows of the insert tables, in ClickHouse's JSONEachRow format.
 
-use super::cardinality::{Admission, CardinalityGuard, KeyKind, OTHER};
+use super::cardinality::{Admission, CardinalityGuard, KeyKind};
 use super::http::Client;
 use super::log_buckets::bucket_of;
 use crate::store::AcceptedBatch;
-use perfscope_model::{ApiOutcome, Rating};
+use crate::store::{outcome_name, OVERFLOW};
+use perfscope_model::Rating;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -105,15 +106,6 @@ pub fn rating_code(rating: Rating) -> u8 {
     }
 }
 
-fn outcome_name(outcome: ApiOutcome) -> &'static str {
-    match outcome {
-        ApiOutcome::Ok => "ok",
-        ApiOutcome::HttpError => "http-error",
-        ApiOutcome::NetworkError => "network-error",
-        ApiOutcome::Aborted => "aborted",
-    }
-}
-
 /// Timestamps are whole milliseconds in storage; the wire carries fractions.
 fn millis(ts: f64) -> i64 {
     ts.floor() as i64
@@ -169,8 +161,8 @@ pub fn encode(
     for call in &batch.api_calls {
         let endpoint = format!("{} {}", call.method, call.path);
         let mapped = guard.map(client, site, KeyKind::Endpoint, &endpoint, &mut admitted);
-        let path = if mapped == OTHER {
-            OTHER
+        let path = if mapped == OVERFLOW {
+            OVERFLOW
         } else {
             call.path.as_str()
         };
