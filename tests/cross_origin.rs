@@ -148,8 +148,12 @@ async fn only_the_origins_a_site_lists_can_report_for_it() {
         "the shop tracker's own batch",
         Duration::from_secs(20),
         || async {
+            // The tracker may send what it measured at pagehide in more than one request
+            // (keepalive fetch, then beacons): wait until the count stops moving.
             let events = stored_events(&http, &collector, "shop").await;
-            (events >= 2).then_some(events)
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let settled = stored_events(&http, &collector, "shop").await == events;
+            (events >= 2 && settled).then_some(events)
         },
     )
     .await;
