@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::browser::Browser;
+use support::browser::{wait_for_tracker, Browser};
 use support::collector::Collector;
 use support::eventually;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -105,21 +105,7 @@ async fn only_the_origins_a_site_lists_can_report_for_it() {
     page.goto(&format!("{allowed_origin}/product"))
         .await
         .unwrap();
-    eventually(
-        "the tracker to start on the shop page",
-        Duration::from_secs(20),
-        || async {
-            let ready = page
-                .execute(
-                    "return window.perfscope !== undefined && window.perfscope.ready === true",
-                    vec![],
-                )
-                .await
-                .ok()?;
-            ready.as_bool().filter(|ready| *ready)
-        },
-    )
-    .await;
+    wait_for_tracker(page).await;
     let answer = page
         .execute_async(
             POST_JS,
@@ -161,21 +147,7 @@ async fn only_the_origins_a_site_lists_can_report_for_it() {
     // On an unlisted origin the browser gets no CORS answer and nothing is stored,
     // neither from the page's fetch nor from the tracker's own batches.
     page.goto(&format!("{other_origin}/product")).await.unwrap();
-    eventually(
-        "the tracker to start on the other page",
-        Duration::from_secs(20),
-        || async {
-            let ready = page
-                .execute(
-                    "return window.perfscope !== undefined && window.perfscope.ready === true",
-                    vec![],
-                )
-                .await
-                .ok()?;
-            ready.as_bool().filter(|ready| *ready)
-        },
-    )
-    .await;
+    wait_for_tracker(page).await;
     let answer = page
         .execute_async(
             POST_JS,

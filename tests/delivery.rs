@@ -17,7 +17,7 @@ use perfscope_model::{ApiOutcome, Batch, NavigationType, Summary};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use support::browser::Browser;
+use support::browser::{wait_for_tracker, Browser};
 use support::collector::Collector;
 use support::delivery_origin::{Delivery, TestOrigin};
 use support::eventually;
@@ -64,18 +64,7 @@ impl Rig {
     }
 
     async fn wait_ready(&self) {
-        let page = &self.browser.client;
-        eventually("the tracker to start", Duration::from_secs(20), || async {
-            page.execute(
-                "return window.perfscope && window.perfscope.ready === true",
-                vec![],
-            )
-            .await
-            .ok()?
-            .as_bool()
-            .filter(|ready| *ready)
-        })
-        .await;
+        wait_for_tracker(&self.browser.client).await;
     }
 
     /// Steps `from..to` on the current page: one custom metric and one API call each.

@@ -9,7 +9,7 @@ use fantoccini::Locator;
 use perfscope_model::{Summary, VitalName};
 use serde_json::Value;
 use std::time::Duration;
-use support::browser::Browser;
+use support::browser::{wait_for_tracker, Browser};
 use support::collector::Collector;
 use support::eventually;
 
@@ -48,21 +48,7 @@ async fn the_demo_pages_lcp_shows_on_the_dashboard() {
     let page = &browser.client;
 
     page.goto(&collector.url("/demo")).await.unwrap();
-    eventually(
-        "the tracker to start on /demo",
-        Duration::from_secs(20),
-        || async {
-            let ready = page
-                .execute(
-                    "return window.perfscope !== undefined && window.perfscope.ready === true",
-                    vec![],
-                )
-                .await
-                .ok()?;
-            ready.as_bool().filter(|ready| *ready)
-        },
-    )
-    .await;
+    wait_for_tracker(page).await;
     // The hero image is the LCP element; give it time to be painted before reading.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let measured: f64 = page

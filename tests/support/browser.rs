@@ -111,3 +111,18 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// Waits until the standalone tracker has started on the current page.
+pub async fn wait_for_tracker(client: &Client) {
+    eventually("the tracker to start", Duration::from_secs(20), || async {
+        let ready = client
+            .execute(
+                "return window.perfscope !== undefined && window.perfscope.ready === true",
+                vec![],
+            )
+            .await
+            .ok()?;
+        ready.as_bool().filter(|ready| *ready)
+    })
+    .await;
+}

@@ -9,7 +9,7 @@
 //! from the start is opened with `Target.createTarget` `background: true` through
 //! chromedriver's CDP passthrough.
 
-use crate::support::eventually;
+pub use crate::support::browser::wait_for_tracker;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::Client;
 use serde_json::{json, Value};
@@ -17,21 +17,6 @@ use std::time::Duration;
 
 const HIDDEN_COUNT_JS: &str = "return performance.getEntriesByType('visibility-state')\
     .filter((entry) => entry.name === 'hidden').length";
-
-/// Waits until the standalone tracker has started on the current page.
-pub async fn wait_for_tracker(client: &Client) {
-    eventually("the tracker to start", Duration::from_secs(20), || async {
-        let ready = client
-            .execute(
-                "return window.perfscope !== undefined && window.perfscope.ready === true",
-                vec![],
-            )
-            .await
-            .ok()?;
-        ready.as_bool().filter(|ready| *ready)
-    })
-    .await;
-}
 
 async fn hidden_count(client: &Client) -> u64 {
     client
