@@ -3,12 +3,14 @@
 //! Everything here is plain data plus pure functions: no JSON library, no I/O, so the
 //! wasm tracker can depend on it without paying for a serializer it does not use.
 
+mod auth;
 mod batch;
 mod monitoring;
 mod query;
 mod validation;
 mod vital;
 
+pub use auth::{LoginRequest, SessionInfo, LOGIN_PATH, LOGOUT_PATH, SESSION_PATH};
 pub use batch::{
     ApiCallEvent, ApiOutcome, AssetEvent, AssetKind, Attribution, Batch, ConnectionType,
     CustomMetricEvent, DeviceClass, InteractionType, LongFrameEvent, MemoryEvent, NavigationType,
