@@ -9,6 +9,7 @@ mod clickhouse;
 mod shell;
 mod toolchain;
 mod wasm;
+mod wasm_names;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

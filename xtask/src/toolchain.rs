@@ -13,6 +13,8 @@ const TRUNK_VERSION: &str = "0.21";
 const BINARYEN_VERSION: &str = "132";
 /// The reference the vitals parity suite compares the tracker with (test-only).
 const WEB_VITALS_VERSION: &str = "5.3.0";
+/// Minifies the tracker's wasm-bindgen glue (size budget).
+const ESBUILD_VERSION: &str = "0.25.12";
 
 #[derive(Clone, Copy)]
 pub struct Needs {
@@ -74,6 +76,7 @@ pub fn ensure(root: &Path, needs: Needs) -> Result<Tools> {
     }
     apt_install(&debian_packages)?;
     let node_bin = ensure_binaryen(root)?;
+    ensure_esbuild(root, &node_bin)?;
     let path = format!(
         "{}:{}",
         node_bin.display(),
@@ -152,6 +155,22 @@ fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
         }
     }
     Ok(bin)
+}
+
+/// npm's esbuild (its binary comes in the `@esbuild/<platform>` package), next to binaryen.
+fn ensure_esbuild(root: &Path, node_bin: &Path) -> Result<()> {
+    let esbuild = node_bin.join("esbuild");
+    if output_of(Command::new(&esbuild).arg("--version")).as_deref() != Some(ESBUILD_VERSION) {
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(root.join("target/tools"))
+            .arg(format!("esbuild@{ESBUILD_VERSION}")))?;
+        let version = output_of(Command::new(&esbuild).arg("--version")).unwrap_or_default();
+        if version != ESBUILD_VERSION {
+            bail!("npm installed esbuild but it reports `{version}`");
+        }
+    }
+    Ok(())
 }
 
 /// npm's `web-vitals`, the reference implementation the tracker's vitals are checked
