@@ -7,7 +7,6 @@
 //! `performance.now()` milliseconds, passed in so the policy is testable.
 
 use crate::queue::{NextSend, SendOutcome};
-use std::collections::VecDeque;
 
 /// Chromium, Firefox and Safari refuse a `keepalive` request once the bodies of all the
 /// page's keepalive requests still in flight would exceed 64 KiB (Fetch standard,
@@ -52,7 +51,8 @@ pub struct Dispatch {
 
 #[derive(Debug)]
 pub struct Outbox {
-    items: VecDeque<Outgoing>,
+    // A Vec, not a VecDeque: a few batches at most, and VecDeque's ring code costs wasm.
+    items: Vec<Outgoing>,
     max_items: usize,
     max_bytes: usize,
     lost: u32,
@@ -70,7 +70,7 @@ impl Default for Outbox {
 impl Outbox {
     pub fn with_bounds(max_items: usize, max_bytes: usize) -> Self {
         Outbox {
-            items: VecDeque::new(),
+            items: Vec::new(),
             max_items: max_items.max(1),
             max_bytes,
             lost: 0,
@@ -87,7 +87,7 @@ impl Outbox {
         if self.items.iter().any(|item| item.key == key) {
             return Vec::new();
         }
-        self.items.push_back(Outgoing {
+        self.items.push(Outgoing {
             key,
             body,
             events,
@@ -98,10 +98,9 @@ impl Outbox {
             let Some(oldest) = self.items.iter().position(|item| item.in_flight.is_none()) else {
                 break;
             };
-            if let Some(item) = self.items.remove(oldest) {
-                self.lost = self.lost.saturating_add(item.events);
-                dropped.push(item.key);
-            }
+            let item = self.items.remove(oldest);
+            self.lost = self.lost.saturating_add(item.events);
+            dropped.push(item.key);
         }
         dropped
     }

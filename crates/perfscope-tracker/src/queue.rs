@@ -2,8 +2,6 @@
 //!
 //! Times are `performance.now()` milliseconds, passed in so the policy is testable.
 
-use std::collections::VecDeque;
-
 /// A collector down for a long time must not grow the page's memory without bound; past
 /// this, the oldest events are given up.
 pub const MAX_QUEUED_EVENTS: usize = 1000;
@@ -53,7 +51,8 @@ pub struct BatchQueue<T> {
     max_events: usize,
     max_age_ms: f64,
     capacity: usize,
-    pending: VecDeque<Queued<T>>,
+    // A Vec, not a VecDeque: the queue is short and VecDeque's ring code costs ~2 KB of wasm.
+    pending: Vec<Queued<T>>,
 }
 
 impl<T> BatchQueue<T> {
@@ -66,26 +65,23 @@ impl<T> BatchQueue<T> {
             max_events: max_events.max(1),
             max_age_ms: max_age_ms.max(0.0),
             capacity: capacity.max(1),
-            pending: VecDeque::new(),
+            pending: Vec::new(),
         }
     }
 
     /// Returns how many of the oldest events were given up to stay within capacity.
     pub fn push(&mut self, item: T, now_ms: f64) -> u32 {
-        self.pending.push_back(Queued {
+        self.pending.push(Queued {
             item,
             queued_at_ms: now_ms,
         });
-        let mut dropped = 0;
-        while self.pending.len() > self.capacity {
-            self.pending.pop_front();
-            dropped += 1;
-        }
-        dropped
+        let excess = self.pending.len().saturating_sub(self.capacity);
+        self.pending.drain(..excess);
+        u32::try_from(excess).unwrap_or(u32::MAX)
     }
 
     pub fn next_send(&self, now_ms: f64) -> NextSend {
-        let Some(oldest) = self.pending.front() else {
+        let Some(oldest) = self.pending.first() else {
             return NextSend::Idle;
         };
         if self.pending.len() >= self.max_events {
