@@ -56,6 +56,16 @@ use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 
+/// Only the one-script-tag build picks the allocator; a Rust app that links the tracker
+/// keeps its own.
+#[cfg(all(
+    feature = "standalone",
+    target_arch = "wasm32",
+    not(target_feature = "atomics")
+))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 thread_local! {
     static STARTED: Cell<bool> = const { Cell::new(false) };
 }
