@@ -67,10 +67,11 @@ impl TestApp {
         config.tracker_dir = dir.path().join("tracker");
         config.auth.admin_password = Some(ADMIN_PASSWORD.to_string());
         configure(&mut config);
-        let (auth, _) = Auth::open(&config).unwrap();
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open_with(&config.storage.path, config.cardinality).unwrap());
         let monitoring = Monitoring::open(&config).unwrap();
+        // After the store: it refuses a database file that already holds other tables.
+        let (auth, _) = Auth::open(&config).unwrap();
         let (queue, _writer) = WriteQueue::start_with_listener(
             Arc::clone(&store),
             64,
