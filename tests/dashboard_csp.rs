@@ -46,7 +46,10 @@ async fn the_dashboard_starts_under_its_csp_without_a_violation() {
         .to_str()
         .unwrap()
         .to_string();
-    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     eprintln!("dashboard CSP: {csp}");
 
@@ -119,7 +122,10 @@ async fn the_dashboard_starts_under_its_csp_without_a_violation() {
     })
     .await;
     assert!(blocked[0].starts_with("script-src"), "{blocked:?}");
-    let ran: Value = page.execute("return window.__ran === true;", vec![]).await.unwrap();
+    let ran: Value = page
+        .execute("return window.__ran === true;", vec![])
+        .await
+        .unwrap();
     assert_eq!(ran, json!(false), "the inline script must not run");
     page.goto("about:blank").await.unwrap();
     browser.close().await;
