@@ -628,7 +628,7 @@ impl PageView {
             outcome,
             response_size: (status != 0)
                 .then(|| (endpoint.response_bytes as f64 * rng.random_range(0.7..1.3)) as u64),
-            timing: (status != 0).then(|| NetworkTiming {
+            timing: (status != 0).then_some(NetworkTiming {
                 dns: 0.0,
                 connect: 0.0,
                 ttfb,
