@@ -69,6 +69,7 @@ fn batch(site: &str, page_view: &str) -> String {
 async fn stored_events(http: &reqwest::Client, collector: &Collector, site: &str) -> u64 {
     let sites: Value = http
         .get(collector.url("/api/v1/sites"))
+        .header("cookie", collector.login(http).await)
         .send()
         .await
         .unwrap()

@@ -81,7 +81,9 @@ impl Rig {
 
     async fn summary(&self, site: &str) -> Option<Summary> {
         let url = self.collector.url(&format!("/api/v1/summary?site={site}"));
-        self.http.get(url).send().await.ok()?.json().await.ok()
+        let cookie = self.collector.login(&self.http).await;
+        let answer = self.http.get(url).header("cookie", cookie).send().await;
+        answer.ok()?.json().await.ok()
     }
 
     async fn set_offline(&self, offline: bool) {

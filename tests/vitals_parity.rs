@@ -174,7 +174,12 @@ impl Harness {
             "the collector survived the scenario"
         );
         // The collector stored what it accepted: the site shows up in its list.
-        let sites: Value = reqwest::get(self.collector.url("/api/v1/sites"))
+        let http = reqwest::Client::new();
+        let cookie = self.collector.login(&http).await;
+        let sites: Value = http
+            .get(self.collector.url("/api/v1/sites"))
+            .header("cookie", cookie)
+            .send()
             .await
             .expect("asking the collector for its sites")
             .json()

@@ -4,6 +4,10 @@ use super::{env_path, free_port};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+/// The dashboard's admin user and password every test collector is started with.
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password";
+
 pub struct Collector {
     process: Child,
     pub base_url: String,
@@ -31,6 +35,8 @@ impl Collector {
             .arg("--tracker-dir")
             .arg(env_path("E2E_TRACKER_DIR"))
             .env("PERFSCOPE_SITES", sites)
+            .env("PERFSCOPE_AUTH__ADMIN_USER", ADMIN_USER)
+            .env("PERFSCOPE_AUTH__ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting the perfscope binary");
@@ -61,6 +67,33 @@ impl Collector {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Signs in as the admin, as the dashboard's login page does. Returns the
+    /// `perfscope_session=…` pair to send as the `Cookie` header of read API calls,
+    /// which answer 401 without it.
+    pub async fn login(&self, http: &reqwest::Client) -> String {
+        let response = http
+            .post(self.url(perfscope_model::LOGIN_PATH))
+            .json(&perfscope_model::LoginRequest {
+                username: ADMIN_USER.to_string(),
+                password: ADMIN_PASSWORD.to_string(),
+            })
+            .send()
+            .await
+            .expect("signing in to the collector");
+        assert_eq!(response.status(), 200, "signing in as the admin");
+        let set_cookie = response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .expect("the login answer sets the session cookie")
+            .to_str()
+            .expect("an ASCII cookie");
+        set_cookie
+            .split(';')
+            .next()
+            .expect("a name=value pair")
+            .to_string()
     }
 
     pub fn is_running(&mut self) -> bool {

@@ -40,6 +40,8 @@ pub fn test_all(root: &Path) -> Result<()> {
             "vitals_parity",
             "--test",
             "delivery",
+            "--test",
+            "dashboard_csp",
             "--",
             "--ignored",
             "--test-threads=1",

@@ -7,7 +7,8 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use perfscope_model::{ApiCallEvent, Batch, Limits, VitalEvent, VitalName};
+use perfscope_model::{ApiCallEvent, Batch, Limits, VitalEvent, VitalName, LOGIN_PATH};
+use perfscope_server::auth::Auth;
 use perfscope_server::cache::{CacheKey, QueryCache};
 use perfscope_server::monitoring::Monitoring;
 use perfscope_server::rate_limit::IngestRateLimits;
@@ -98,24 +99,52 @@ fn seed(store: &dyn Store, now: i64) -> usize {
     events
 }
 
-fn router(path: &Path, cache: bool, rt: &tokio::runtime::Runtime) -> Router {
+/// The router and a session cookie: the read API answers only signed-in requests, and
+/// checking the session is part of what every dashboard request costs.
+struct SignedIn {
+    router: Router,
+    cookie: String,
+}
+
+const BENCH_PASSWORD: &str = "bench-admin-password";
+
+fn router(path: &Path, cache: bool, rt: &tokio::runtime::Runtime) -> SignedIn {
     let mut config = Config::default();
     config.storage.path = path.to_path_buf();
     config.cache.enabled = cache;
+    config.auth.admin_password = Some(BENCH_PASSWORD.into());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path).unwrap());
     let _guard = rt.enter();
     let monitoring = Monitoring::open(&config).unwrap();
     let (queue, _writer) =
         WriteQueue::start_with_listener(Arc::clone(&store), 64, Some(monitoring.commit_listener()));
-    app(AppState {
+    let (auth, _) = Auth::open(&config).unwrap();
+    let router = app(AppState {
         rate_limits: Arc::new(IngestRateLimits::new(&config.ingest.rate_limit)),
         config: Arc::new(config),
         store,
         queue,
         limits: Arc::new(Limits::default()),
         monitoring,
+        auth,
     })
-    .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
+    .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    let login = Request::post(LOGIN_PATH)
+        .header("content-type", "application/json")
+        .body(Body::from(format!(
+            r#"{{"username":"admin","password":"{BENCH_PASSWORD}"}}"#
+        )))
+        .unwrap();
+    let response = rt.block_on(router.clone().oneshot(login)).unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    SignedIn { router, cookie }
 }
 
 struct Figures {
@@ -139,15 +168,15 @@ impl Figures {
     }
 }
 
-async fn time_requests(router: &Router, uri: &str, n: usize) -> Figures {
+async fn time_requests(signed_in: &SignedIn, uri: &str, n: usize) -> Figures {
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let started = Instant::now();
-        let response = router
-            .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
+        let request = Request::get(uri)
+            .header("cookie", &signed_in.cookie)
+            .body(Body::empty())
             .unwrap();
+        let response = signed_in.router.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.into_body().collect().await.unwrap();
         samples.push(started.elapsed());

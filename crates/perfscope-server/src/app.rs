@@ -1,13 +1,15 @@
 //! The router: every route, its layers, and the state handlers share.
 
+use crate::auth::Auth;
 use crate::batch_decoder::BatchDecoder;
 use crate::client_ip::ClientIp;
 use crate::config::Config;
+use crate::dashboard_csp::{self, DashboardCsp};
 use crate::error::AppError;
 use crate::monitoring::Monitoring;
 use crate::rate_limit::IngestRateLimits;
 use crate::routes::ingest::{IngestPolicy, IngestState};
-use crate::routes::{alerts, demo, export, ingest, monitor, query, static_files};
+use crate::routes::{alerts, auth, demo, export, ingest, monitor, query, static_files};
 use crate::sites::Sites;
 use crate::store::Store;
 use crate::write_queue::WriteQueue;
@@ -17,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
-use perfscope_model::{Limits, INGEST_PATH};
+use perfscope_model::{Limits, INGEST_PATH, LOGIN_PATH, LOGOUT_PATH, SESSION_PATH};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
@@ -34,6 +36,8 @@ pub struct AppState {
     pub rate_limits: Arc<IngestRateLimits>,
     /// Query cache, monitoring series, alerts, metrics and live updates.
     pub monitoring: Arc<Monitoring>,
+    /// The admin credential, sessions and the sign-in throttle.
+    pub auth: Arc<Auth>,
 }
 
 /// Served only with `ingest.discard_route = true`, for benchmarks.
@@ -72,7 +76,13 @@ pub fn app(state: AppState) -> Router {
             policy: Arc::new(policy),
         });
 
-    let api_routes = Router::new()
+    let auth_routes = Router::new()
+        .route(LOGIN_PATH, post(auth::login))
+        .route(LOGOUT_PATH, post(auth::logout))
+        .route(SESSION_PATH, get(auth::session));
+
+    // Everything below reads (or steers) what the beacons told us: admin only.
+    let read_routes = Router::new()
         .route("/api/v1/summary", get(query::summary))
         .route("/api/v1/sites", get(query::sites))
         .route("/api/v1/endpoints", get(query::endpoints))
@@ -80,18 +90,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/series", get(query::series))
         .route("/api/v1/targets", get(query::targets))
         .route("/api/v1/samples", get(query::samples))
-        .route("/api/v1/export.csv", get(export::export_csv));
-
-    let monitoring_routes = Router::new()
-        .route("/metrics", get(prometheus::metrics))
+        .route("/api/v1/export.csv", get(export::export_csv))
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/cache/stats", get(monitor::cache_stats))
         .route("/api/v1/monitor/series", get(monitor::series))
         .route("/api/v1/monitor/names", get(monitor::names))
-        .route(
-            "/api/v1/sources/{source}/samples",
-            post(sources::post_samples),
-        )
         .route(
             "/api/v1/recommendations",
             get(recommendations::recommendations),
@@ -111,14 +114,42 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/alerts/{rule}/silence",
             put(alerts::silence).post(alerts::silence),
-        );
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.auth),
+            crate::auth::require_session,
+        ));
+
+    // Prometheus scrapes with the configured bearer token instead of a session.
+    let metrics_route = Router::new()
+        .route("/metrics", get(prometheus::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.auth),
+            crate::auth::require_session_or_metrics_token,
+        ));
+
+    // Services prove themselves with their own bearer tokens.
+    let source_routes = Router::new().route(
+        "/api/v1/sources/{source}/samples",
+        post(sources::post_samples),
+    );
+
+    // The dashboard's files are public (its data is not) and carry the CSP.
+    let dashboard = static_files::dashboard(&state.config.dashboard_dir).layer(
+        axum::middleware::from_fn_with_state(
+            DashboardCsp::new(&state.config.dashboard_dir),
+            dashboard_csp::add_headers,
+        ),
+    );
 
     Router::new()
         .merge(ingest_routes)
-        .merge(api_routes)
-        .merge(monitoring_routes)
+        .merge(auth_routes)
+        .merge(read_routes)
+        .merge(metrics_route)
+        .merge(source_routes)
         .merge(demo::routes())
-        .merge(static_files::dashboard(&state.config.dashboard_dir))
+        .merge(dashboard)
         // Pages of every instrumented site load the tracker's module and wasm from
         // here, which a browser allows cross-origin only with CORS; they are public
         // files fetched without credentials, so any origin may read them.

@@ -46,6 +46,11 @@ impl ClientIp {
         self.trusted.iter().any(|net| net.contains(&ip))
     }
 
+    /// Whether `peer` is one of the configured proxies, whose forwarding headers count.
+    pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.is_trusted(peer)
+    }
+
     /// Walks `X-Forwarded-For` from the nearest hop back while each hop is a trusted
     /// proxy. The first address that was not added by one of ours is the client; what
     /// lies left of it was written by the client itself and may be forged. An entry

@@ -1,5 +1,6 @@
 //! Collector configuration: defaults, then a TOML file, then `PERFSCOPE_*` variables.
 
+use crate::auth::config::{AuthConfig, MetricsConfig};
 use crate::client_ip::TrustedProxy;
 use crate::monitoring_config::{
     AlertsConfig, CacheConfig, RedisConfig, SourcesConfig, SystemConfig,
@@ -43,6 +44,11 @@ pub struct Config {
     pub sources: SourcesConfig,
     #[serde(default)]
     pub redis: RedisConfig,
+    /// Who may sign in to the dashboard and read the API.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
 }
 
 /// One instrumented site: the public key its tracker sends, and the web origins its
@@ -210,6 +216,8 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             sources: SourcesConfig::default(),
             redis: RedisConfig::default(),
+            auth: AuthConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -52,6 +52,15 @@ pub enum AppError {
     /// One event larger than the collector takes; `field` names the event.
     #[error("{field}: an event may be at most {limit} bytes as compact JSON")]
     EventTooLarge { field: String, limit: usize },
+    /// A read route without a valid session cookie.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A sign-in with a wrong user name or password.
+    #[error("wrong user name or password")]
+    WrongCredentials,
+    /// Too many sign-in attempts from this client or for this account.
+    #[error("too many sign-in attempts, retry in {retry_after_secs} s")]
+    LoginThrottled { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -75,7 +84,10 @@ impl AppError {
             }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::LoginThrottled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            AppError::Unauthorized(_) | AppError::WrongCredentials => StatusCode::UNAUTHORIZED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,6 +111,9 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Overloaded { .. } => "overloaded",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::LoginThrottled { .. } => "login_throttled",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::WrongCredentials => "wrong_credentials",
             AppError::Internal(_) => "internal",
         }
     }
@@ -133,6 +148,7 @@ impl IntoResponse for AppError {
         let mut response = (self.status(), Json(body)).into_response();
         match self {
             AppError::Overloaded { retry_after_secs }
+            | AppError::LoginThrottled { retry_after_secs }
             | AppError::RateLimited {
                 retry_after_secs, ..
             } => {

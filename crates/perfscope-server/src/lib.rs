@@ -3,12 +3,15 @@
 
 pub mod alerts;
 pub mod app;
+pub mod auth;
 pub mod batch_decoder;
 pub mod cache;
 pub mod client_ip;
 pub mod clock;
 pub mod commit_events;
 pub mod config;
+pub mod dashboard_csp;
+pub mod demo_traffic;
 pub mod error;
 pub mod monitoring;
 pub mod monitoring_config;

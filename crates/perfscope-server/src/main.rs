@@ -3,7 +3,10 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use perfscope_model::Limits;
+use perfscope_server::auth::credentials::CredentialSource;
+use perfscope_server::auth::Auth;
 use perfscope_server::clock;
+use perfscope_server::demo_traffic::{self, DemoPlan};
 use perfscope_server::monitoring::Monitoring;
 use perfscope_server::monitoring_tasks;
 use perfscope_server::rate_limit::IngestRateLimits;
@@ -32,6 +35,28 @@ struct Cli {
 enum Command {
     /// Run the collector, its API and the dashboard.
     Serve(ServeArgs),
+    /// Fill a demo site with a realistic week of traffic, so every dashboard panel has
+    /// data before real traffic arrives. Running it again adds only hours not yet filled.
+    Demo(DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// TOML configuration file (for the storage); `PERFSCOPE_*` variables override it.
+    #[arg(long, env = "PERFSCOPE_CONFIG")]
+    config: Option<PathBuf>,
+    /// SQLite database file (overrides the configuration).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Site key the traffic is stored under; keep it apart from real sites.
+    #[arg(long, default_value = "demo")]
+    site: String,
+    /// Days of traffic, ending now.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    days: u32,
+    /// The same seed makes the same traffic.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(clap::Args)]
@@ -68,25 +93,14 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Demo(args) => demo(args).await,
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = Config::load(args.config.as_deref()).context("loading configuration")?;
-    if let Some(listen) = args.listen {
-        config.listen = listen;
-    }
-    if let Some(db) = args.db {
-        config.storage.path = db;
-    }
-    if let Some(dir) = args.dashboard_dir {
-        config.dashboard_dir = dir;
-    }
-    if let Some(dir) = args.tracker_dir {
-        config.tracker_dir = dir;
-    }
-
-    let store: Arc<dyn Store> = match &config.storage.url {
+/// The events store the configuration names: ClickHouse when `storage.url` is set,
+/// else the SQLite file.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.storage.url {
         Some(url) => {
             let mut options = ClickHouseOptions::new(url, config.storage.spill_dir());
             options.max_routes_per_site = config.cardinality.max_routes_per_site;
@@ -105,7 +119,57 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 config.cardinality,
             )?)
         }
+    })
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref()).context("loading configuration")?;
+    if let Some(db) = args.db {
+        config.storage.path = db;
+    }
+    perfscope_model::validate_site_key(&args.site)
+        .map_err(|err| anyhow::anyhow!("--site: {}", err.reason))?;
+    let store = open_store(&config).await?;
+    let plan = DemoPlan {
+        site: args.site,
+        days: args.days,
+        seed: args.seed,
+        now_ms: clock::now_ms(),
     };
+    let started = std::time::Instant::now();
+    let report = tokio::task::spawn_blocking({
+        let plan = plan.clone();
+        move || demo_traffic::fill(store.as_ref(), &plan, &demo_traffic::progress_bar())
+    })
+    .await??;
+    println!(
+        "demo site `{}`: {} days, {} page views, {} events stored, {} already there, in {:.1?}",
+        plan.site,
+        plan.days,
+        report.page_views,
+        report.stored,
+        report.duplicates,
+        started.elapsed()
+    );
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref()).context("loading configuration")?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(db) = args.db {
+        config.storage.path = db;
+    }
+    if let Some(dir) = args.dashboard_dir {
+        config.dashboard_dir = dir;
+    }
+    if let Some(dir) = args.tracker_dir {
+        config.tracker_dir = dir;
+    }
+
+    let store = open_store(&config).await?;
     if config.storage.url.is_some() && config.cache.enabled {
         // Other collectors write to the same ClickHouse, and this process only learns of
         // its own commits: a cached answer could miss their events.
@@ -119,6 +183,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(monitoring.commit_listener()),
     );
     monitoring_tasks::spawn_all(&config, &monitoring, &store);
+    let (auth, credential) = Auth::open(&config).context("opening the admin sign-in")?;
+    if let CredentialSource::Generated(password) = credential {
+        // The only time this password exists outside the operator's head: the database
+        // keeps its hash.
+        eprintln!(
+            "\n  perfscope generated the dashboard's admin password (shown only this once):\n\n    \
+             user:     {}\n    password: {password}\n\n  Set auth.admin_password or \
+             auth.admin_password_hash to choose your own.\n",
+            config.auth.admin_user.trim()
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -146,6 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: Arc::new(Limits::default()),
         rate_limits,
         monitoring,
+        auth,
     };
 
     // Printed on stdout (not only logged) so scripts and tests can find the port.

@@ -5,7 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::extract::connect_info::ConnectInfo;
 use axum::http::{header, HeaderMap, Request, StatusCode};
-use common::test_app::TestApp;
+use common::test_app::{Reply, TestApp};
 use perfscope_server::client_ip::TrustedProxy;
 use perfscope_server::config::SiteConfig;
 use perfscope_server::sites::{AllowedOrigin, SiteKey};
@@ -56,7 +56,10 @@ fn lcp(id: &str, value: f64) -> Value {
 }
 
 async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, Value, String) {
-    let reply = app.send(request).await;
+    reply_parts(app.send(request).await)
+}
+
+fn reply_parts(reply: Reply) -> (StatusCode, Value, String) {
     let json = reply.json();
     let text = if json.is_null() {
         reply.text()
@@ -75,8 +78,12 @@ async fn post_raw(app: &TestApp, body: impl Into<Body>) -> (StatusCode, Value) {
     (status, json)
 }
 
+/// The read API answers only a signed-in admin.
 async fn get(app: &TestApp, uri: &str) -> (StatusCode, Value, String) {
-    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+    reply_parts(
+        app.send_signed_in(Request::get(uri).body(Body::empty()).unwrap())
+            .await,
+    )
 }
 
 #[tokio::test]
@@ -256,11 +263,7 @@ async fn rate_limits_answer_429_with_retry_after_per_client_and_per_site() {
     );
 
     // What was refused was not stored: the client retries it later.
-    let (_, sites, _) = send(
-        &app,
-        Request::get("/api/v1/sites").body(Body::empty()).unwrap(),
-    )
-    .await;
+    let (_, sites, _) = get(&app, "/api/v1/sites").await;
     assert_eq!(sites[0]["events"], 3);
 }
 

@@ -32,8 +32,10 @@ fn test_app() -> TestApp {
     })
 }
 
+/// Signed in: the read and alert APIs answer only the admin (the sources API ignores
+/// the session and checks its own bearer token).
 async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, Value, String) {
-    let reply = app.send(request).await;
+    let reply = app.send_signed_in(request).await;
     (reply.status, reply.json(), reply.text())
 }
 
@@ -336,10 +338,16 @@ async fn the_alerts_api_validates_rules_and_controls_instances() {
 #[tokio::test]
 async fn the_stream_relays_live_events_as_server_sent_events() {
     let app = test_app();
+    let cookie = app.login().await;
     let response = app
         .router
         .clone()
-        .oneshot(Request::get("/api/v1/stream").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/api/v1/stream")
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);

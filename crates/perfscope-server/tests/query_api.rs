@@ -19,8 +19,9 @@ fn now_ms() -> i64 {
     perfscope_server::clock::now_ms()
 }
 
+/// Signed in: the read API answers only the admin.
 async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, String, String) {
-    let reply = app.send(request).await;
+    let reply = app.send_signed_in(request).await;
     (reply.status, reply.content_type(), reply.text())
 }
 

@@ -30,14 +30,17 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, AppErro
         let field = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => AppError::InvalidField(FieldError::new(
-                if field == "." {
-                    what.to_string()
+            serde_json::error::Category::Data => {
+                let message = inner.to_string();
+                let field = if field == "." {
+                    // A missing or unknown field is reported at its parent; the message
+                    // names it.
+                    named_field(&message).unwrap_or(what).to_string()
                 } else {
                     field
-                },
-                inner.to_string(),
-            )),
+                };
+                AppError::InvalidField(FieldError::new(field, message))
+            }
             _ => AppError::MalformedJson(inner.to_string()),
         }
     })?;
@@ -45,4 +48,33 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, AppErro
         .end()
         .map_err(|err| AppError::MalformedJson(err.to_string()))?;
     Ok(value)
+}
+
+/// `x` from serde's "missing field `x`" and "unknown field `x`, expected …".
+fn named_field(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`').next().filter(|name| !name.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perfscope_model::LoginRequest;
+
+    fn field_of(body: &str) -> String {
+        match decode::<LoginRequest>(body.as_bytes(), "body") {
+            Err(AppError::InvalidField(err)) => err.field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_unknown_and_mistyped_fields_are_named() {
+        assert_eq!(field_of(r#"{"username":"a"}"#), "password");
+        assert_eq!(field_of(r#"{"username":"a","password":"b","x":1}"#), "x");
+        assert_eq!(field_of(r#"{"username":1,"password":"b"}"#), "username");
+        assert_eq!(field_of("[]"), "body");
+    }
 }

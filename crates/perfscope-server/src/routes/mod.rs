@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per area of the API.
 
 pub mod alerts;
+pub mod auth;
 pub mod demo;
 pub mod export;
 pub mod ingest;

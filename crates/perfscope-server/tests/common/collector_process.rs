@@ -11,13 +11,17 @@ pub struct CollectorProcess {
     pub base_url: String,
 }
 
-/// `perfscope serve --listen 127.0.0.1:0` with quiet logs; the caller adds its storage
-/// and configuration before [`CollectorProcess::start`].
+/// The admin password every collector these tests start is configured with.
+pub const ADMIN_PASSWORD: &str = "process-admin-password";
+
+/// `perfscope serve --listen 127.0.0.1:0` with quiet logs and a known admin password;
+/// the caller adds its storage and configuration before [`CollectorProcess::start`].
 pub fn serve_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_perfscope"));
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .env("PERFSCOPE_AUTH__ADMIN_PASSWORD", ADMIN_PASSWORD);
     command
 }
 
@@ -40,9 +44,30 @@ impl CollectorProcess {
         CollectorProcess { process, base_url }
     }
 
-    /// `GET {base_url}{path}`, answered as JSON.
+    /// Signs in as the admin; returns the `perfscope_session=…` pair for a `Cookie`
+    /// header.
+    pub async fn login(&self, http: &reqwest::Client) -> String {
+        let response = http
+            .post(format!("{}{}", self.base_url, perfscope_model::LOGIN_PATH))
+            .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "login");
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .expect("login sets the session cookie")
+            .to_str()
+            .unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    /// `GET {base_url}{path}` signed in as the admin, answered as JSON.
     pub async fn get_json(&self, http: &reqwest::Client, path: &str) -> Value {
+        let cookie = self.login(http).await;
         http.get(format!("{}{path}", self.base_url))
+            .header("cookie", cookie)
             .send()
             .await
             .unwrap()
