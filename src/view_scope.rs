@@ -32,7 +32,13 @@ pub fn use_view_scope() -> ViewScope {
 pub fn provide_view_scope(live: Live) -> ViewScope {
     let query = use_query_map();
     let filters = Memo::new(move |_| query.with(|q| Filters::from_query(|name| q.get(name))));
-    let sites = LocalResource::new(api::fetch_sites);
+    let location = use_location();
+    // Asked again on every navigation (answered from the short cache mostly): after
+    // signing in the list appears, and a new site shows up without a reload.
+    let sites = LocalResource::new(move || {
+        location.pathname.track();
+        api::fetch_sites()
+    });
     let site = Memo::new(move |_| {
         filters.with(|f| f.site.clone()).or_else(|| {
             sites
