@@ -49,6 +49,17 @@ pub fn format_range(from_ms: i64, to_ms: i64) -> String {
     }
 }
 
+/// Calls per minute: quiet endpoints must not read as "0.0".
+pub fn format_rate(per_minute: f64) -> String {
+    match per_minute {
+        r if !r.is_finite() || r <= 0.0 => "0".to_owned(),
+        r if r >= 10.0 => format!("{r:.0}"),
+        r if r >= 1.0 => format!("{r:.1}"),
+        r if r >= 0.01 => format!("{r:.2}"),
+        _ => "<0.01".to_owned(),
+    }
+}
+
 /// `1536` → `"1.5 KiB"`: cache sizes and memory.
 pub fn format_bytes(bytes: f64) -> String {
     if !bytes.is_finite() || bytes < 0.0 {
@@ -144,6 +155,15 @@ mod tests {
         assert_eq!(format_range(0, h), "Last hour");
         assert_eq!(format_range(0, 36 * h), "Last 36 hours");
     }
+    #[test]
+    fn rates() {
+        assert_eq!(format_rate(0.0), "0");
+        assert_eq!(format_rate(0.0125), "0.01");
+        assert_eq!(format_rate(0.001), "<0.01");
+        assert_eq!(format_rate(2.345), "2.3");
+        assert_eq!(format_rate(123.4), "123");
+    }
+
     #[test]
     fn bytes() {
         assert_eq!(format_bytes(512.0), "512 B");

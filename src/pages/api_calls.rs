@@ -5,7 +5,7 @@ use crate::api;
 use crate::chart_data::series_points;
 use crate::charts::{ChartPoint, Sparkline};
 use crate::components::{loaded, EmptyState};
-use crate::format::{format_count, format_percent};
+use crate::format::{format_count, format_percent, format_rate};
 use crate::table_sort::{compare_text, compare_values, matches_search, Direction, SortState};
 use crate::view_scope::{scoped_resource, use_view_scope};
 use leptos::prelude::*;
@@ -123,6 +123,7 @@ fn EndpointsTable(
                 <thead>
                     <tr>
                         {header(Column::Endpoint, "Endpoint", false)}
+                        <th scope="col" class="num">"Calls"</th>
                         {header(Column::Throughput, "Calls/min", true)}
                         {header(Column::P50, "p50", true)}
                         {header(Column::P95, "p95", true)}
@@ -137,7 +138,7 @@ fn EndpointsTable(
                         if shown.is_empty() {
                             return view! {
                                 <tr class="empty-row">
-                                    <td colspan="7">"No API calls recorded for this site in this period."</td>
+                                    <td colspan="8">"No API calls recorded for this site in this period."</td>
                                 </tr>
                             }
                                 .into_any();
@@ -160,7 +161,8 @@ fn EndpointsTable(
                                                 <code>{row.path.clone()}</code>
                                             </a>
                                         </td>
-                                        <td class="num">{format!("{:.1}", row.throughput_per_min)}</td>
+                                        <td class="num">{format_count(row.count)}</td>
+                                        <td class="num">{format_rate(row.throughput_per_min)}</td>
                                         <td class="num">{format_duration_ms(row.p50)}</td>
                                         <td class="num">{format_duration_ms(row.p95)}</td>
                                         <td class="num">{format_duration_ms(row.p99)}</td>
@@ -170,9 +172,6 @@ fn EndpointsTable(
                                         <td class="trend-cell">
                                             {trend.map(|points| view! { <Sparkline points label=label /> })}
                                         </td>
-                                    </tr>
-                                    <tr class="visually-hidden">
-                                        <td colspan="7">{format_count(row.count)} " calls"</td>
                                     </tr>
                                 }
                             })

@@ -6,7 +6,7 @@ use crate::components::{loaded, EmptyState};
 use crate::format::format_count;
 use crate::route_table::{merge_breakdowns, RouteRow};
 use crate::table_sort::{compare_text, compare_values, matches_search, Direction, SortState};
-use crate::view_scope::{scoped_resource, use_view_scope};
+use crate::view_scope::scoped_resource;
 use futures::future::join_all;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -71,7 +71,6 @@ fn RouteTable(
     search: RwSignal<String>,
     sort: RwSignal<SortState<Column>>,
 ) -> impl IntoView {
-    let scope = use_view_scope();
     let query = use_query_map();
     let visible = move || {
         let state = sort.get();
@@ -110,7 +109,6 @@ fn RouteTable(
             params.to_query_string()
         )
     };
-    let _ = scope;
     view! {
         <div class="table-scroll" tabindex="0" role="region" aria-label="Routes">
             <table class="data-table route-table">
