@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn missing_values_sort_last_both_ways() {
-        let mut values = vec![Some(2.0), None, Some(9.0), Some(f64::NAN), Some(1.0)];
+        let mut values = [Some(2.0), None, Some(9.0), Some(f64::NAN), Some(1.0)];
         values.sort_by(|a, b| compare_values(*a, *b, Direction::Descending));
         assert_eq!(&values[..3], &[Some(9.0), Some(2.0), Some(1.0)]);
         values.sort_by(|a, b| compare_values(*a, *b, Direction::Ascending));
