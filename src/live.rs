@@ -19,10 +19,23 @@ const REOPEN_AFTER: Duration = Duration::from_secs(5);
 pub struct Live {
     pub paused: RwSignal<bool>,
     pub connected: RwSignal<bool>,
-    /// Bumped on each summary or alert event while not paused.
+    /// Bumped on each alert event, and each summary event of `site`, while not paused.
     pub version: RwSignal<u64>,
+    /// The site on screen: other sites' summaries do not refresh the views (least of
+    /// all the dashboard's own, which its own refreshes would keep producing).
+    pub site: RwSignal<Option<String>>,
     /// The newest round of host samples: time and values by series name.
     pub resources: RwSignal<Option<(i64, BTreeMap<String, f64>)>>,
+}
+
+#[derive(Deserialize)]
+struct SummaryEvent {
+    summary: SiteOnly,
+}
+
+#[derive(Deserialize)]
+struct SiteOnly {
+    site: String,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +54,7 @@ pub fn provide_live() -> Live {
         paused: RwSignal::new(false),
         connected: RwSignal::new(false),
         version: RwSignal::new(0),
+        site: RwSignal::new(None),
         resources: RwSignal::new(None),
     };
     provide_context(live);
@@ -60,8 +74,21 @@ fn open(live: Live) {
     let Ok(source) = EventSource::new(STREAM_PATH) else {
         return;
     };
-    let bump = Closure::<dyn Fn(MessageEvent)>::new(move |_: MessageEvent| {
+    let alert = Closure::<dyn Fn(MessageEvent)>::new(move |_: MessageEvent| {
         if !live.paused.get_untracked() {
+            live.version.update(|v| *v += 1);
+        }
+    });
+    let summary = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        if live.paused.get_untracked() {
+            return;
+        }
+        let site = event
+            .data()
+            .as_string()
+            .and_then(|data| serde_json::from_str::<SummaryEvent>(&data).ok())
+            .map(|event| event.summary.site);
+        if site.is_some() && site == live.site.get_untracked() {
             live.version.update(|v| *v += 1);
         }
     });
@@ -86,15 +113,15 @@ fn open(live: Live) {
             }
         })
     };
-    for name in ["summary", "alert"] {
-        let _ = source.add_event_listener_with_callback(name, bump.as_ref().unchecked_ref());
-    }
+    let _ = source.add_event_listener_with_callback("alert", alert.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("summary", summary.as_ref().unchecked_ref());
     let _ =
         source.add_event_listener_with_callback("resources", resources.as_ref().unchecked_ref());
     source.set_onopen(Some(opened.as_ref().unchecked_ref()));
     source.set_onerror(Some(failed.as_ref().unchecked_ref()));
     // The stream lives as long as the page; its handlers must too.
-    bump.forget();
+    alert.forget();
+    summary.forget();
     resources.forget();
     opened.forget();
     failed.forget();

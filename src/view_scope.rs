@@ -47,6 +47,7 @@ pub fn provide_view_scope(live: Live) -> ViewScope {
                 .and_then(|list| list.first().map(|info| info.site.clone()))
         })
     });
+    Effect::new(move |_| live.site.set(site.get()));
     let now = Memo::new(move |_| {
         live.version.track();
         filters.track();
