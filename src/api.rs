@@ -1,98 +1,155 @@
-//! Typed client for the collector's query API, which is served from the same origin.
+//! Typed client for the collector's JSON API, which is served from the same origin.
 
-use gloo_net::http::{Request, Response};
-use perfscope_model::{ApiErrorResponse, SiteInfo, Summary};
-use serde::de::DeserializeOwned;
-use std::fmt;
+mod backoff;
+mod error;
+mod response_cache;
+mod transport;
 
-const SITES_PATH: &str = "/api/v1/sites";
-const SUMMARY_PATH: &str = "/api/v1/summary";
+pub use error::ApiError;
+pub use transport::{clear_cache, set_unauthorized_handler, Params};
 
-/// Why a call to the collector failed, worded for the person looking at the dashboard.
-///
-/// `Clone` because a failed resource is read by every view that renders it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ApiError {
-    /// No answer at all: the collector is down, the network is gone, or the browser
-    /// blocked the request. The detail is the browser's own wording, kept for the console.
-    Network(String),
-    /// The collector answered with a 4xx/5xx status.
-    Http {
-        status: u16,
-        /// `error.message` from the body, or the status text when the body was not ours
-        /// (a proxy's HTML error page, for instance).
-        message: String,
-    },
-    /// The answer arrived but did not have the expected shape: usually a dashboard and a
-    /// collector from different releases.
-    Decode(String),
-}
+use perfscope_model::{
+    AlertInfo, AlertTransition, BreakdownRow, CacheStats, EndpointSummary, LoginRequest,
+    MonitorSeries, Recommendation, Series, SessionInfo, SiteInfo, Summary, TargetSummary,
+    VitalName, VitalSample, LOGIN_PATH, LOGOUT_PATH, SESSION_PATH,
+};
+use serde::Serialize;
+use transport::{get_json, post, post_json};
 
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApiError::Network(_) => f.write_str(
-                "Could not reach the perfscope collector. Check your connection and that \
-                 the server is running, then try again.",
-            ),
-            ApiError::Http { status, message } => write!(f, "{message} (HTTP {status})"),
-            ApiError::Decode(detail) => write!(
-                f,
-                "The collector sent an answer this dashboard cannot read ({detail}). \
-                 Are the dashboard and the server from the same release?"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ApiError {}
-
-/// Sites that have sent data, as the collector lists them.
 pub async fn fetch_sites() -> Result<Vec<SiteInfo>, ApiError> {
-    let response = send(Request::get(SITES_PATH)).await?;
-    decode(response).await
+    get_json("/api/v1/sites", Vec::new()).await
 }
 
-/// The summary of one site over the collector's default range (the last 24 hours).
-pub async fn fetch_summary(site: &str) -> Result<Summary, ApiError> {
-    // The builder goes through URLSearchParams, so the site key is percent-encoded.
-    let request = Request::get(SUMMARY_PATH).query([("site", site)]);
-    let response = send(request).await?;
-    decode(response).await
+/// `scope`: site, range and filters from [`crate::filters::Filters::api_params`].
+pub async fn fetch_summary(scope: Params) -> Result<Summary, ApiError> {
+    get_json("/api/v1/summary", scope).await
 }
 
-async fn send(request: gloo_net::http::RequestBuilder) -> Result<Response, ApiError> {
-    let response = request.send().await.map_err(|err| {
-        let detail = err.to_string();
-        leptos::logging::warn!("perfscope: request failed: {detail}");
-        ApiError::Network(detail)
-    })?;
-    if response.ok() {
-        Ok(response)
-    } else {
-        Err(http_error(response).await)
+pub async fn fetch_endpoints(scope: Params) -> Result<Vec<EndpointSummary>, ApiError> {
+    get_json("/api/v1/endpoints", scope).await
+}
+
+/// One vital per route, most samples first.
+pub async fn fetch_route_breakdown(
+    mut scope: Params,
+    metric: VitalName,
+) -> Result<Vec<BreakdownRow>, ApiError> {
+    scope.push(("metric", metric.as_str().to_owned()));
+    scope.push(("by", "route".to_owned()));
+    scope.push(("limit", "500".to_owned()));
+    get_json("/api/v1/breakdown", scope).await
+}
+
+pub async fn fetch_vital_series(mut scope: Params, metric: VitalName) -> Result<Series, ApiError> {
+    scope.push(("metric", metric.as_str().to_owned()));
+    get_json("/api/v1/series", scope).await
+}
+
+/// Latency and error rate of one endpoint, or of all API calls when `endpoint` is `None`.
+pub async fn fetch_api_series(
+    mut scope: Params,
+    endpoint: Option<(&str, &str)>,
+) -> Result<Series, ApiError> {
+    scope.push(("metric", "api".to_owned()));
+    if let Some((method, path)) = endpoint {
+        scope.push(("method", method.to_owned()));
+        scope.push(("path", path.to_owned()));
     }
+    get_json("/api/v1/series", scope).await
 }
 
-async fn http_error(response: Response) -> ApiError {
-    let status = response.status();
-    let message = match response.json::<ApiErrorResponse>().await {
-        Ok(body) => body.error.message,
-        Err(_) => {
-            let text = response.status_text();
-            if text.is_empty() {
-                "The collector answered with an error".to_owned()
-            } else {
-                text
-            }
-        }
+pub async fn fetch_targets(
+    mut scope: Params,
+    metric: VitalName,
+) -> Result<Vec<TargetSummary>, ApiError> {
+    scope.push(("metric", metric.as_str().to_owned()));
+    scope.push(("limit", "10".to_owned()));
+    get_json("/api/v1/targets", scope).await
+}
+
+pub async fn fetch_samples(
+    mut scope: Params,
+    metric: VitalName,
+) -> Result<Vec<VitalSample>, ApiError> {
+    scope.push(("metric", metric.as_str().to_owned()));
+    scope.push(("limit", "1000".to_owned()));
+    get_json("/api/v1/samples", scope).await
+}
+
+pub async fn fetch_cache_stats() -> Result<CacheStats, ApiError> {
+    get_json("/api/v1/cache/stats", Vec::new()).await
+}
+
+pub async fn fetch_monitor_series(
+    name: String,
+    from: i64,
+    to: i64,
+) -> Result<MonitorSeries, ApiError> {
+    let params = vec![
+        ("name", name),
+        ("from", from.to_string()),
+        ("to", to.to_string()),
+    ];
+    get_json("/api/v1/monitor/series", params).await
+}
+
+/// Names of the monitoring series starting with `prefix`.
+pub async fn fetch_monitor_names(prefix: &str) -> Result<Vec<String>, ApiError> {
+    get_json("/api/v1/monitor/names", vec![("prefix", prefix.to_owned())]).await
+}
+
+pub async fn fetch_alerts() -> Result<Vec<AlertInfo>, ApiError> {
+    get_json("/api/v1/alerts", Vec::new()).await
+}
+
+pub async fn fetch_alert_history() -> Result<Vec<AlertTransition>, ApiError> {
+    get_json("/api/v1/alerts/history", vec![("limit", "100".to_owned())]).await
+}
+
+pub async fn fetch_recommendations(scope: Params) -> Result<Vec<Recommendation>, ApiError> {
+    get_json("/api/v1/recommendations", scope).await
+}
+
+#[derive(Serialize)]
+struct AlertInstance<'a> {
+    site: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minutes: Option<u64>,
+}
+
+pub async fn acknowledge_alert(rule_id: &str, site: &str) -> Result<(), ApiError> {
+    let path = format!("/api/v1/alerts/{}/acknowledge", encode_segment(rule_id));
+    let body = AlertInstance {
+        site,
+        minutes: None,
     };
-    ApiError::Http { status, message }
+    post(&path, Some(&body)).await.map(|_| ())
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    response
-        .json::<T>()
-        .await
-        .map_err(|err| ApiError::Decode(err.to_string()))
+pub async fn silence_alert(rule_id: &str, site: &str, minutes: u64) -> Result<(), ApiError> {
+    let path = format!("/api/v1/alerts/{}/silence", encode_segment(rule_id));
+    let body = AlertInstance {
+        site,
+        minutes: Some(minutes),
+    };
+    post(&path, Some(&body)).await.map(|_| ())
+}
+
+pub async fn login(username: String, password: String) -> Result<SessionInfo, ApiError> {
+    let session = post_json(LOGIN_PATH, &LoginRequest { username, password }).await?;
+    clear_cache();
+    Ok(session)
+}
+
+pub async fn logout() -> Result<(), ApiError> {
+    post::<()>(LOGOUT_PATH, None).await.map(|_| ())
+}
+
+pub async fn fetch_session() -> Result<SessionInfo, ApiError> {
+    get_json(SESSION_PATH, Vec::new()).await
+}
+
+/// Rule ids are key characters, but a path segment is escaped all the same.
+fn encode_segment(segment: &str) -> String {
+    String::from(js_sys::encode_uri_component(segment))
 }

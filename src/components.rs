@@ -2,14 +2,16 @@
 
 mod empty_state;
 mod endpoint_table;
-mod error_panel;
-mod site_picker;
-mod skeleton;
+mod filter_bar;
+mod loaded;
+mod rating_bar;
+mod score_gauge;
 mod vital_card;
 
 pub use empty_state::EmptyState;
 pub use endpoint_table::EndpointTable;
-pub use error_panel::ErrorPanel;
-pub use site_picker::SitePicker;
-pub use skeleton::{SitePickerSkeleton, SummarySkeleton};
+pub use filter_bar::FilterBar;
+pub use loaded::loaded;
+pub use rating_bar::RatingBar;
+pub use score_gauge::ScoreGauge;
 pub use vital_card::VitalCard;

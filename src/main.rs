@@ -2,10 +2,18 @@
 
 mod api;
 mod app;
+mod chart_data;
 mod charts;
 mod components;
+mod distribution;
+mod filters;
 mod format;
+mod live;
 mod pages;
+mod route_table;
+mod score;
+mod table_sort;
+mod view_scope;
 
 use perfscope_tracker::TrackerConfig;
 

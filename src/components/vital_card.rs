@@ -1,11 +1,23 @@
 //! One Core Web Vital's 75th percentile as a card, coloured and labelled by its web.dev rating.
 
+use crate::charts::{ChartPoint, Sparkline};
+use crate::components::RatingBar;
 use crate::format::plural;
 use leptos::prelude::*;
 use perfscope_model::{Rating, VitalName};
 
 #[component]
-pub fn VitalCard(name: VitalName, count: u64, p75: Option<f64>) -> impl IntoView {
+pub fn VitalCard(
+    name: VitalName,
+    count: u64,
+    p75: Option<f64>,
+    /// Samples rated good, needs improvement and poor.
+    #[prop(optional)]
+    bands: Option<(u64, u64, u64)>,
+    /// The p75 over the range, for the card's sparkline.
+    #[prop(optional)]
+    trend: Option<Signal<Vec<ChartPoint>>>,
+) -> impl IntoView {
     // A p75 is only meaningful with samples behind it; a non-finite one would render as
     // "NaN ms", so it is treated like no value at all.
     let value = p75.filter(|v| count > 0 && v.is_finite());
@@ -53,6 +65,13 @@ pub fn VitalCard(name: VitalName, count: u64, p75: Option<f64>) -> impl IntoView
             </h3>
             {body}
             <p class="vital-count">{plural(count, "sample", "samples")} " · p75"</p>
+            {bands
+                .filter(|(g, n, p)| g + n + p > 0)
+                .map(|(good, needs_improvement, poor)| view! { <RatingBar good needs_improvement poor /> })}
+            {trend
+                .map(|points| {
+                    view! { <Sparkline points label=format!("{} p75 over the range", name.as_str()) /> }
+                })}
         </article>
     }
 }

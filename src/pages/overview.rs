@@ -1,24 +1,45 @@
-//! The overview page: pick a site, see its Core Web Vitals and its API endpoints.
+//! The overview: the performance score, the five vitals with their rating split and
+//! trend, the alerts firing now, and the slowest API endpoints.
 
 use crate::api;
-use crate::components::{
-    EmptyState, EndpointTable, ErrorPanel, SitePicker, SitePickerSkeleton, SummarySkeleton,
-    VitalCard,
-};
+use crate::chart_data::series_points;
+use crate::charts::ChartPoint;
+use crate::components::{loaded, EmptyState, EndpointTable, ScoreGauge, VitalCard};
 use crate::format::format_range;
-use leptos::either::Either;
+use crate::score::performance_score;
+use crate::view_scope::scoped_resource;
+use futures::future::join_all;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
-use perfscope_model::{SiteInfo, Summary, VitalName};
+use perfscope_model::{AlertStatus, Summary, VitalName};
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    let sites = LocalResource::new(api::fetch_sites);
-    let query = use_query_map();
-    let site_param = Memo::new(move |_| {
-        query.with(|params| params.get("site").filter(|site| !site.trim().is_empty()))
+    let summary = scoped_resource(api::fetch_summary);
+    let trends = scoped_resource(|params| async move {
+        let all =
+            join_all(VitalName::ALL.map(|name| api::fetch_vital_series(params.clone(), name)))
+                .await;
+        // A missing sparkline is not worth failing the page for.
+        Ok(VitalName::ALL
+            .into_iter()
+            .zip(all)
+            .map(|(name, series)| {
+                let points =
+                    series.map_or_else(|_| Vec::new(), |s| series_points(&s.points, |p| p.p75));
+                (name, points)
+            })
+            .collect::<Vec<_>>())
     });
-    let (sites_pending, set_sites_pending) = signal(false);
+    let trend = move |name: VitalName| -> Signal<Vec<ChartPoint>> {
+        Signal::derive(move || {
+            trends
+                .get()
+                .and_then(Result::ok)
+                .flatten()
+                .and_then(|all| all.into_iter().find(|(n, _)| *n == name).map(|(_, p)| p))
+                .unwrap_or_default()
+        })
+    };
 
     view! {
         <div class="overview">
@@ -26,97 +47,24 @@ pub fn Overview() -> impl IntoView {
                 <h1>"Overview"</h1>
                 <p class="page-sub">"What real visitors experienced, measured in their browsers."</p>
             </div>
-            <ErrorBoundary fallback=move |errors| {
-                view! {
-                    <ErrorPanel
-                        title="Could not load the list of sites"
-                        errors
-                        on_retry=Callback::new(move |()| sites.refetch())
-                        busy=sites_pending
-                    />
-                }
-            }>
-                <Transition
-                    fallback=|| view! {
-                        <div class="toolbar">
-                            <SitePickerSkeleton />
-                        </div>
-                        <SummarySkeleton />
-                    }
-                    set_pending=set_sites_pending
-                >
-                    {move || Suspend::new(async move {
-                        sites.await.map(|list| view! { <SiteOverview sites=list site_param /> })
-                    })}
-                </Transition>
-            </ErrorBoundary>
+            {loaded(
+                "Could not load this site's performance data",
+                summary,
+                move |summary| match summary {
+                    None => view! { <EmptyState lead="No data yet" kind="no-sites" /> }.into_any(),
+                    Some(summary) => view! { <SummaryView summary trend /> }.into_any(),
+                },
+            )}
+            <FiringAlerts />
         </div>
     }
 }
 
-/// Everything below the page heading once the list of sites is known.
 #[component]
-fn SiteOverview(sites: Vec<SiteInfo>, site_param: Memo<Option<String>>) -> impl IntoView {
-    let first = sites.first().map(|info| info.site.clone());
-    let selected = Memo::new(move |_| site_param.get().or_else(|| first.clone()));
-    // Switching sites must not rebuild the summary (and its resource); only gaining or
-    // losing a site to show does.
-    let has_site = Memo::new(move |_| selected.with(Option::is_some));
-    let site = Signal::derive(move || selected.get().unwrap_or_default());
-
-    move || {
-        if has_site.get() {
-            Either::Left(view! {
-                <div class="toolbar">
-                    <SitePicker sites=sites.clone() selected=site />
-                </div>
-                <SiteSummary site />
-            })
-        } else {
-            Either::Right(view! { <EmptyState lead="No data yet" kind="no-sites" /> })
-        }
-    }
-}
-
-#[component]
-fn SiteSummary(site: Signal<String>) -> impl IntoView {
-    let summary = LocalResource::new(move || {
-        let site = site.get();
-        async move { api::fetch_summary(&site).await }
-    });
-    let (pending, set_pending) = signal(false);
-
-    view! {
-        <section
-            class="summary"
-            class:is-updating=pending
-            aria-busy=move || if pending.get() { "true" } else { "false" }
-        >
-            <p class="updating-badge" role="status">
-                {move || pending.get().then_some("Updating…")}
-            </p>
-            <ErrorBoundary fallback=move |errors| {
-                view! {
-                    <ErrorPanel
-                        title="Could not load this site's performance data"
-                        errors
-                        on_retry=Callback::new(move |()| summary.refetch())
-                        busy=pending
-                    />
-                }
-            }>
-                <Transition fallback=|| view! { <SummarySkeleton /> } set_pending=set_pending>
-                    {move || Suspend::new(async move {
-                        summary.await.map(|summary| view! { <SummaryView summary /> })
-                    })}
-                </Transition>
-            </ErrorBoundary>
-        </section>
-    }
-}
-
-#[component]
-fn SummaryView(summary: Summary) -> impl IntoView {
+fn SummaryView(
+    summary: Summary,
+    trend: impl Fn(VitalName) -> Signal<Vec<ChartPoint>> + 'static,
+) -> impl IntoView {
     let Summary {
         site,
         from,
@@ -125,6 +73,12 @@ fn SummaryView(summary: Summary) -> impl IntoView {
         endpoints,
     } = summary;
     let is_empty = endpoints.is_empty() && vitals.iter().all(|vital| vital.count == 0);
+    let score = performance_score(|name| {
+        vitals
+            .iter()
+            .find(|v| v.name == name && v.count > 0)
+            .and_then(|v| v.p75)
+    });
 
     // Always all five cards in a fixed order, whatever the collector sent, so the grid
     // never changes shape between sites.
@@ -137,6 +91,8 @@ fn SummaryView(summary: Summary) -> impl IntoView {
                     name
                     count=vital.map_or(0, |vital| vital.count)
                     p75=vital.and_then(|vital| vital.p75)
+                    bands=vital.map_or((0, 0, 0), |v| (v.good, v.needs_improvement, v.poor))
+                    trend=trend(name)
                 />
             }
         })
@@ -150,6 +106,9 @@ fn SummaryView(summary: Summary) -> impl IntoView {
             </p>
             {is_empty
                 .then(|| view! { <EmptyState lead="No data yet for this site" kind="no-data" /> })}
+            <div class="overview-top">
+                <ScoreGauge score />
+            </div>
             <section class="summary-section" aria-labelledby="vitals-heading">
                 <h2 id="vitals-heading">"Core Web Vitals"</h2>
                 <p class="section-note">"75th percentile of page views"</p>
@@ -161,5 +120,51 @@ fn SummaryView(summary: Summary) -> impl IntoView {
                 <EndpointTable endpoints />
             </section>
         </div>
+    }
+}
+
+#[component]
+fn FiringAlerts() -> impl IntoView {
+    let alerts = scoped_resource(|_| api::fetch_alerts());
+    view! {
+        <section class="summary-section" aria-labelledby="firing-heading">
+            <h2 id="firing-heading">"Firing alerts"</h2>
+            {loaded(
+                "Could not load the alerts",
+                alerts,
+                |alerts| {
+                    let firing: Vec<_> = alerts
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|a| a.status == AlertStatus::Firing)
+                        .collect();
+                    if firing.is_empty() {
+                        view! { <p class="section-note">"No alert is firing."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="alert-list">
+                                {firing
+                                    .into_iter()
+                                    .map(|a| {
+                                        let severity = format!("{:?}", a.severity).to_lowercase();
+                                        let class = format!("alert-item severity-{severity}");
+                                        view! {
+                                            <li class=class>
+                                                <strong>{a.rule_id}</strong>
+                                                " "
+                                                <span>{a.site}</span>
+                                                " · "
+                                                <span>{severity}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }
+                },
+            )}
+        </section>
     }
 }
