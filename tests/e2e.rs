@@ -8,17 +8,12 @@
 mod support;
 
 use fantoccini::{Client, Locator};
-use perfscope_model::{Summary, VitalName, LOGIN_PATH};
+use perfscope_model::{Summary, VitalName};
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::browser::{wait_for_tracker, Browser};
-use support::collector::Collector;
+use support::collector::{Collector, ADMIN_PASSWORD, ADMIN_USER};
 use support::eventually;
-
-/// The admin credential the collector under test is started with (the dashboard
-/// contract: user `admin`, `tests/support/collector.rs`' `ADMIN_PASSWORD`).
-const ADMIN_USER: &str = "admin";
-const ADMIN_PASSWORD: &str = "e2e-admin-password";
 
 /// Independent of the tracker: the browser's own latest LCP candidate for this page.
 const BROWSER_LCP_JS: &str = r#"
@@ -29,20 +24,20 @@ new PerformanceObserver((list) => {
 }).observe({ type: 'largest-contentful-paint', buffered: true });
 "#;
 
-/// An HTTP client holding a session cookie, for reading the API outside the browser.
+/// An HTTP client that sends a session cookie, for reading the API outside the browser.
 async fn signed_in_http(collector: &Collector) -> reqwest::Client {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
+    let cookie = collector.login(&reqwest::Client::new()).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::COOKIE,
+        cookie
+            .parse()
+            .expect("a session cookie is a valid header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
         .build()
-        .unwrap();
-    let response = http
-        .post(collector.url(LOGIN_PATH))
-        .json(&json!({ "username": ADMIN_USER, "password": ADMIN_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "signing in over HTTP");
-    http
+        .unwrap()
 }
 
 async fn summary(http: &reqwest::Client, collector: &Collector, site: &str) -> Option<Summary> {
