@@ -9,6 +9,8 @@
 // component tests reach them; this goes when the pages use the charts.
 #![allow(dead_code, unused_imports)]
 
+#[cfg(all(test, target_arch = "wasm32"))]
+mod component_tests;
 mod draw;
 mod geometry;
 mod histogram;
