@@ -47,7 +47,7 @@ pub struct Scale {
 }
 
 impl Scale {
-    pub fn to_pixel(&self, value: f64) -> f64 {
+    pub fn to_pixel(self, value: f64) -> f64 {
         let (d0, d1) = self.domain;
         let (r0, r1) = self.range;
         if d1 == d0 {
@@ -56,7 +56,7 @@ impl Scale {
         r0 + (value - d0) / (d1 - d0) * (r1 - r0)
     }
 
-    pub fn to_value(&self, pixel: f64) -> f64 {
+    pub fn to_value(self, pixel: f64) -> f64 {
         let (d0, d1) = self.domain;
         let (r0, r1) = self.range;
         if r1 == r0 {

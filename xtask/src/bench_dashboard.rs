@@ -92,7 +92,7 @@ fn verdict(ok: bool) -> &'static str {
     if ok {
         "ok"
     } else {
-        "OVER BUDGET"
+        "MISSED"
     }
 }
 
@@ -115,7 +115,7 @@ struct Figures {
 
 fn measure(root: &Path, work: &Path) -> Result<Figures> {
     let collector = Collector::start(root, work)?;
-    seed_demo_traffic(root, &collector, work)?;
+    seed_demo_traffic(root, &collector)?;
     let session = collector.login()?;
     let auth_note = if session.is_some() {
         " (signed in as the admin)"
@@ -268,7 +268,7 @@ impl Drop for Collector {
 
 /// A week of demo traffic from `perfscope demo` if this collector has it, otherwise a
 /// few hundred realistic page views through the ingest API, as trackers send them.
-fn seed_demo_traffic(root: &Path, collector: &Collector, work: &Path) -> Result<()> {
+fn seed_demo_traffic(root: &Path, collector: &Collector) -> Result<()> {
     let help = output_of(Command::new(&collector.binary).arg("--help")).unwrap_or_default();
     if help
         .lines()
@@ -312,7 +312,6 @@ fn seed_demo_traffic(root: &Path, collector: &Collector, work: &Path) -> Result<
             bail!("ingesting demo batch {n} answered {}", response.status());
         }
     }
-    std::fs::write(work.join("seeded-with"), "ingest API")?;
     println!("seeded with {DEMO_BATCHES} page views through the ingest API");
     Ok(())
 }
