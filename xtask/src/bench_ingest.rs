@@ -283,7 +283,7 @@ fn now_ms() -> f64 {
 
 /// One page view's worth: the five vitals with attribution, then API calls with
 /// resource timing, as a real tracker sends them.
-fn realistic_batch(page_view: &str) -> Batch {
+pub(crate) fn realistic_batch(page_view: &str) -> Batch {
     let ts = now_ms();
     let vital = |i: usize, name: VitalName, value: f64, attribution: Attribution| VitalEvent {
         id: format!("{page_view}-{i}"),

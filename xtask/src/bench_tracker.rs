@@ -109,14 +109,14 @@ fn snippet_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 #[derive(Default)]
-struct Sizes {
-    raw: usize,
-    gzip: usize,
-    brotli: usize,
+pub(crate) struct Sizes {
+    pub(crate) raw: usize,
+    pub(crate) gzip: usize,
+    pub(crate) brotli: usize,
 }
 
 impl Sizes {
-    fn of(file: &Path) -> Result<Sizes> {
+    pub(crate) fn of(file: &Path) -> Result<Sizes> {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gzip.write_all(&bytes)?;
@@ -234,13 +234,13 @@ fn content_type(file: &str) -> &'static str {
     }
 }
 
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     process: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl ChromeDriver {
-    fn start() -> Result<ChromeDriver> {
+    pub(crate) fn start() -> Result<ChromeDriver> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         drop(listener);
@@ -261,7 +261,7 @@ impl ChromeDriver {
         Ok(ChromeDriver { process, url })
     }
 
-    fn post(&self, path: &str, body: Value) -> Result<Value> {
+    pub(crate) fn post(&self, path: &str, body: Value) -> Result<Value> {
         let mut response = ureq::post(&format!("{}{path}", self.url))
             .config()
             .http_status_as_error(false)

@@ -3,7 +3,7 @@
 use crate::shell::{cargo, run};
 use crate::toolchain::{self, Needs};
 use crate::wasm::{self, DASHBOARD_DIST, TRACKER_DIST};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::Path;
 
 pub fn test_all(root: &Path) -> Result<()> {
@@ -24,6 +24,7 @@ pub fn test_all(root: &Path) -> Result<()> {
     drop(clickhouse);
 
     wasm::build_all(root, &tools)?;
+    chart_component_tests(root, &tools)?;
     run(cargo().args(["build", "-p", "perfscope-server"]))?;
     // The end-to-end tests are `#[ignore]`d in plain `cargo test`, which has neither a
     // browser nor the built wasm; here both exist.
@@ -58,6 +59,31 @@ pub fn test_all(root: &Path) -> Result<()> {
         ))?;
     println!("cargo xtask test: all checks passed");
     Ok(())
+}
+
+/// The chart components mounted in headless Chromium by wasm-bindgen-test-runner (from
+/// wasm-bindgen-cli, same version as the lock), driving Debian's chromedriver.
+fn chart_component_tests(root: &Path, tools: &toolchain::Tools) -> Result<()> {
+    let chromedriver = toolchain::which("chromedriver").context("chromedriver is not on PATH")?;
+    run(cargo()
+        .args([
+            "test",
+            "-p",
+            "perfscope-dashboard",
+            "--bin",
+            "perfscope-dashboard",
+        ])
+        .args(["--target", "wasm32-unknown-unknown"])
+        .env("PATH", &tools.path)
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
+        .env("CHROMEDRIVER", chromedriver)
+        .env(
+            "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+            root.join("src/charts/webdriver.json"),
+        ))
 }
 
 /// Lints with every warning an error, as CI requires.

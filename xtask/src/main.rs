@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's build, run and test commands, so that a fresh machine
 //! needs nothing but cargo to get going.
 
+mod bench_dashboard;
 mod bench_ingest;
 mod bench_query;
 mod bench_tracker;
@@ -66,6 +67,9 @@ enum Bench {
     Ingest(bench_ingest::IngestBenchArgs),
     /// The standalone tracker's size and start-up cost, beside npm `web-vitals`.
     Tracker,
+    /// The dashboard: wasm size, its own LCP and CLS, Lighthouse performance and
+    /// accessibility, each beside issue 6's budget.
+    Dashboard,
     /// The query cache: hit-path latency, and the overview query with the cache off
     /// and on.
     Cache,
@@ -134,6 +138,12 @@ fn main() -> Result<()> {
         } => {
             let tools = toolchain::ensure(&root, toolchain::Needs::TEST)?;
             bench_tracker::bench(&root, &tools)
+        }
+        Command::Bench {
+            bench: Bench::Dashboard,
+        } => {
+            let tools = toolchain::ensure(&root, toolchain::Needs::TEST)?;
+            bench_dashboard::run_bench(&root, &tools)
         }
         Command::Bench {
             bench: Bench::Cache,

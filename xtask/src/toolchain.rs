@@ -15,6 +15,8 @@ const BINARYEN_VERSION: &str = "132";
 const WEB_VITALS_VERSION: &str = "5.3.0";
 /// Minifies the tracker's wasm-bindgen glue (size budget).
 const ESBUILD_VERSION: &str = "0.25.12";
+/// Scores the dashboard in `cargo xtask bench dashboard` (bench-only).
+const LIGHTHOUSE_MAJOR: &str = "12";
 
 #[derive(Clone, Copy)]
 pub struct Needs {
@@ -194,6 +196,29 @@ fn ensure_web_vitals(root: &Path) -> Result<PathBuf> {
         }
     }
     Ok(package.join("dist"))
+}
+
+/// npm's `lighthouse`, under target/ next to binaryen, installed when missing; returns
+/// its command-line entry point (run with `node`, driving Debian's Chromium).
+pub fn ensure_lighthouse(root: &Path) -> Result<PathBuf> {
+    let prefix = root.join("target/tools");
+    let package = prefix.join("node_modules/lighthouse");
+    let wanted = format!("\"version\": \"{LIGHTHOUSE_MAJOR}.");
+    let installed = |package: &Path| {
+        std::fs::read_to_string(package.join("package.json"))
+            .is_ok_and(|manifest| manifest.contains(&wanted))
+    };
+    if !installed(&package) {
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("lighthouse@{LIGHTHOUSE_MAJOR}")))?;
+        if !installed(&package) {
+            bail!("npm did not install lighthouse {LIGHTHOUSE_MAJOR}");
+        }
+    }
+    Ok(package.join("cli/index.js"))
 }
 
 pub fn which(program: &str) -> Option<PathBuf> {
