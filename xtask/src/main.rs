@@ -59,6 +59,9 @@ enum Bench {
         /// Keep the generated databases in target/bench-query.
         #[arg(long)]
         keep: bool,
+        /// Query the databases an earlier --keep run left instead of generating them.
+        #[arg(long)]
+        reuse: bool,
     },
     /// Ingest over loopback HTTP: events/s, latency and peak RSS, beside the discard
     /// route and raw SQLite inserts.
@@ -92,6 +95,7 @@ fn main() -> Result<()> {
                     sizes,
                     iterations,
                     keep,
+                    reuse,
                 },
         } => {
             if cfg!(debug_assertions) {
@@ -113,7 +117,8 @@ fn main() -> Result<()> {
                             "--iterations",
                             &iterations.to_string(),
                         ])
-                        .args(keep.then_some("--keep")),
+                        .args(keep.then_some("--keep"))
+                        .args(reuse.then_some("--reuse")),
                 );
             }
             bench_query::run(
@@ -122,6 +127,7 @@ fn main() -> Result<()> {
                     sizes,
                     iterations,
                     keep,
+                    reuse,
                 },
             )
         }
