@@ -61,6 +61,9 @@ enum Bench {
         /// Keep the generated databases in target/bench-query.
         #[arg(long)]
         keep: bool,
+        /// Query the databases an earlier --keep run left instead of generating them.
+        #[arg(long)]
+        reuse: bool,
     },
     /// Ingest over loopback HTTP: events/s, latency and peak RSS, beside the discard
     /// route and raw SQLite inserts.
@@ -97,6 +100,7 @@ fn main() -> Result<()> {
                     sizes,
                     iterations,
                     keep,
+                    reuse,
                 },
         } => {
             if cfg!(debug_assertions) {
@@ -118,7 +122,8 @@ fn main() -> Result<()> {
                             "--iterations",
                             &iterations.to_string(),
                         ])
-                        .args(keep.then_some("--keep")),
+                        .args(keep.then_some("--keep"))
+                        .args(reuse.then_some("--reuse")),
                 );
             }
             bench_query::run(
@@ -127,6 +132,7 @@ fn main() -> Result<()> {
                     sizes,
                     iterations,
                     keep,
+                    reuse,
                 },
             )
         }

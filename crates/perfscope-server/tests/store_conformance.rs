@@ -651,6 +651,18 @@ mod cases {
         );
         assert_eq!(newest.target.as_deref(), Some("img"));
         assert_eq!(samples[1].target, None);
+        let mut on_route = all_time("s");
+        on_route.filter = filter_on(Dimension::Route, "/p");
+        assert_eq!(
+            store.samples(&on_route, VitalName::Lcp, 4).unwrap(),
+            samples,
+            "a filter on a dimension every sample has keeps them all"
+        );
+        on_route.filter = filter_on(Dimension::Route, "/elsewhere");
+        assert!(store
+            .samples(&on_route, VitalName::Lcp, 4)
+            .unwrap()
+            .is_empty());
         let in_range = store
             .samples(
                 &scope("s", T0 + MINUTE, T0 + 3 * MINUTE),
@@ -662,6 +674,88 @@ mod cases {
             in_range.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
             vec!["v2", "v1"]
         );
+    }
+
+    pub fn api_call_samples_order_filter_and_limit(open: Factory) {
+        let setup = Setup::new("api_samples", 500);
+        let Some(store) = open(&setup) else { return };
+        let batches: Vec<AcceptedBatch> = (0..5)
+            .map(|i| {
+                let device = if i % 2 == 0 {
+                    DeviceClass::Mobile
+                } else {
+                    DeviceClass::Desktop
+                };
+                page_view("s", &format!("pv{i}"), "/shop")
+                    .context(device, ConnectionType::Cellular3g, NavigationType::Navigate)
+                    .browser("firefox")
+                    .call(
+                        &format!("a{i}"),
+                        "POST",
+                        "/api/cart",
+                        if i == 4 { 503 } else { 201 },
+                        10.0 * f64::from(i + 1),
+                        T0 + i64::from(i) * MINUTE,
+                    )
+                    .build()
+            })
+            .collect();
+        insert(store.as_ref(), &batches);
+        // A retried batch adds no second row to the export.
+        insert(store.as_ref(), &batches[4..]);
+        let calls = store.api_call_samples(&all_time("s"), 3).unwrap();
+        let ids: Vec<&str> = calls.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec!["a4", "a3", "a2"],
+            "newest first, once each, limited"
+        );
+        let newest = &calls[0];
+        assert_eq!(
+            (
+                newest.ts,
+                newest.page_view.as_str(),
+                newest.route.as_str(),
+                newest.method.as_str(),
+                newest.path.as_str(),
+                newest.status,
+                newest.duration,
+                newest.outcome.as_str(),
+                newest.response_size,
+            ),
+            (
+                T0 + 4 * MINUTE,
+                "pv4",
+                "/shop",
+                "POST",
+                "/api/cart",
+                503,
+                50.0,
+                "http-error",
+                Some(512)
+            )
+        );
+        assert_eq!(
+            (
+                newest.device.as_str(),
+                newest.browser.as_str(),
+                newest.connection.as_str(),
+                newest.navigation_type.as_str()
+            ),
+            ("mobile", "firefox", "3g", "navigate")
+        );
+        let mut desktop = scope("s", T0, T0 + 4 * MINUTE);
+        desktop.filter = filter_on(Dimension::Device, "desktop");
+        let in_range = store.api_call_samples(&desktop, 10).unwrap();
+        assert_eq!(
+            in_range.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            vec!["a3", "a1"],
+            "range and filter apply"
+        );
+        assert!(store
+            .api_call_samples(&scope("t", T0, T0 + DAY), 10)
+            .unwrap()
+            .is_empty());
     }
 
     pub fn cardinality_overflow_into_other(open: Factory) {
@@ -954,6 +1048,7 @@ macro_rules! conformance_suite {
                 series_bucketing,
                 top_targets,
                 samples_order_and_limit,
+                api_call_samples_order_filter_and_limit,
                 cardinality_overflow_into_other,
                 retention_per_level,
                 all_event_kinds_accepted,

@@ -157,13 +157,9 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> anyhow::Result<Vec<VitalSample>>;
     fn sites(&self) -> anyhow::Result<Vec<SiteInfo>>;
-    /// Raw API calls for the CSV export, newest first (only while raw retention keeps
-    /// them). Not part of the shared SPEC, hence the default: a backend without raw API
-    /// calls says so instead of failing to compile.
-    fn api_call_samples(&self, scope: &Scope, limit: usize) -> anyhow::Result<Vec<ApiCallSample>> {
-        let _ = (scope, limit);
-        anyhow::bail!("this storage backend does not export raw API calls")
-    }
+    /// Raw API calls for the CSV export, newest first (ties by id, descending), each
+    /// (site, id) once (only while raw retention keeps them).
+    fn api_call_samples(&self, scope: &Scope, limit: usize) -> anyhow::Result<Vec<ApiCallSample>>;
     /// Deletes what is older than the policy allows at `now_ms`.
     fn enforce_retention(
         &self,

@@ -697,6 +697,57 @@ struct GroupKey {
     time: i64,
 }
 
+/// The groups of one query's answer. Rows name their group by strings; interning them
+/// lets each of the thousands of rows a month's query merges find its group without
+/// allocating.
+#[derive(Default)]
+struct Groups {
+    string_ids: HashMap<String, u32>,
+    strings: Vec<String>,
+    index: HashMap<(u32, u32, i64), usize>,
+    groups: Vec<((u32, u32, i64), Aggregate)>,
+}
+
+impl Groups {
+    fn intern(&mut self, value: &str) -> u32 {
+        if let Some(id) = self.string_ids.get(value) {
+            return *id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(value.to_string());
+        self.string_ids.insert(value.to_string(), id);
+        id
+    }
+
+    fn entry(&mut self, metric: &str, dimension: &str, time: i64) -> &mut Aggregate {
+        let key = (self.intern(metric), self.intern(dimension), time);
+        let at = match self.index.get(&key) {
+            Some(at) => *at,
+            None => {
+                self.groups.push((key, Aggregate::default()));
+                self.index.insert(key, self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[at].1
+    }
+
+    fn into_map(self) -> HashMap<GroupKey, Aggregate> {
+        let strings = self.strings;
+        self.groups
+            .into_iter()
+            .map(|((metric, dimension, time), aggregate)| {
+                let key = GroupKey {
+                    metric: strings[metric as usize].clone(),
+                    dimension: strings[dimension as usize].clone(),
+                    time,
+                };
+                (key, aggregate)
+            })
+            .collect()
+    }
+}
+
 /// Appends `AND <dimension> = ?` for each filtered dimension.
 fn push_filters(scope: &Scope, sql: &mut String, args: &mut Vec<Value>) {
     for dimension in filtered_dimensions(&scope.filter) {
@@ -715,14 +766,17 @@ fn collect(
     metric: Option<&str>,
     by: GroupBy,
 ) -> anyhow::Result<HashMap<GroupKey, Aggregate>> {
-    let mut groups: HashMap<GroupKey, Aggregate> = HashMap::new();
+    let mut groups = Groups::default();
     let coarsest = by.bucket_ms.map(coarsest_within).unwrap_or(Level::Day);
     let dimension_sql = by.dimension.map(dimension_column).unwrap_or("''");
-    let key_of = |metric: String, dimension: String, time: i64| GroupKey {
-        metric: if by.metric { metric } else { String::new() },
-        dimension,
-        time: by.bucket_ms.map(|b| time.div_euclid(b) * b).unwrap_or(0),
-    };
+    fn metric_of(by: GroupBy, metric: &str) -> &str {
+        if by.metric {
+            metric
+        } else {
+            ""
+        }
+    }
+    let time_of = |time: i64| by.bucket_ms.map(|b| time.div_euclid(b) * b).unwrap_or(0);
     for piece in plan(scope.range.from, scope.range.to, coarsest) {
         match piece.source {
             Source::Rollup(level) => {
@@ -749,8 +803,11 @@ fn collect(
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
                 while let Some(row) = rows.next()? {
-                    let key = key_of(row.get(0)?, row.get(1)?, row.get(2)?);
-                    let group = groups.entry(key).or_default();
+                    let group = groups.entry(
+                        metric_of(by, row.get_ref(0)?.as_str()?),
+                        row.get_ref(1)?.as_str()?,
+                        time_of(row.get(2)?),
+                    );
                     group.good += row.get::<_, i64>(3)? as u64;
                     group.needs_improvement += row.get::<_, i64>(4)? as u64;
                     group.poor += row.get::<_, i64>(5)? as u64;
@@ -802,16 +859,19 @@ fn collect(
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
                 while let Some(row) = rows.next()? {
-                    let metric: String = row.get(0)?;
+                    let metric = row.get_ref(0)?.as_str()?;
                     let value: f64 = row.get(3)?;
                     let is_error: bool = row.get(4)?;
                     let rating = if kind == VITAL {
-                        VitalName::parse(&metric).map(|name| name.rate(value))
+                        VitalName::parse(metric).map(|name| name.rate(value))
                     } else {
                         None
                     };
-                    let key = key_of(metric, row.get(1)?, row.get(2)?);
-                    let group = groups.entry(key).or_default();
+                    let group = groups.entry(
+                        metric_of(by, metric),
+                        row.get_ref(1)?.as_str()?,
+                        time_of(row.get(2)?),
+                    );
                     group.sketch.add(value);
                     match rating {
                         Some(Rating::Good) => group.good += 1,
@@ -826,7 +886,7 @@ fn collect(
             }
         }
     }
-    Ok(groups)
+    Ok(groups.into_map())
 }
 
 fn endpoint_metric(method: &str, path: &str) -> String {

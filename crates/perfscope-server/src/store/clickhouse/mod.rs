@@ -21,6 +21,7 @@ use self::rows::{event_ids, TableRows};
 use self::schema::{LEVELS, RAW_TABLES};
 pub use self::writer::WriterStats;
 use self::writer::{FlushPolicy, Writer};
+use super::export::ApiCallSample;
 use super::rollup::dimension_column;
 use super::summary::{
     endpoint_summary, slowest_first, top_breakdown_rows, top_targets, vital_summary,
@@ -252,6 +253,25 @@ struct SampleRow {
     connection: String,
     navigation_type: String,
     target: String,
+}
+
+#[derive(Deserialize)]
+struct ApiCallRow {
+    id: String,
+    at: i64,
+    page_view: String,
+    route: String,
+    method: String,
+    path: String,
+    status: u16,
+    duration: f64,
+    outcome: String,
+    /// -1 when the browser did not know it (see `rows::encode`).
+    response_size: i64,
+    device: String,
+    browser: String,
+    connection: String,
+    navigation_type: String,
 }
 
 #[derive(Deserialize)]
@@ -549,12 +569,14 @@ impl Store for ClickHouseStore {
             format!("ts >= {} AND ts < {}", scope.range.from, scope.range.to),
         ];
         conditions.extend(filter_conditions(&scope.filter));
-        // Grouping by id keeps one copy of a retried event before any merge did.
+        // Grouping by id keeps one copy of a retried event before any merge did. The
+        // filter runs in a subquery: 18.16 resolves `route` in an outer WHERE to the
+        // `any(route) AS route` alias, an aggregate it refuses there.
         let sql = format!(
             "SELECT id, any(ts) AS at, any(page_view) AS page_view, any(route) AS route, \
              any(value) AS value, any(device) AS device, any(browser) AS browser, \
              any(connection) AS connection, any(navigation_type) AS navigation_type, \
-             any(target) AS target FROM {}.vitals WHERE {} GROUP BY id \
+             any(target) AS target FROM (SELECT * FROM {}.vitals WHERE {}) GROUP BY id \
              ORDER BY at DESC, id LIMIT {limit}",
             self.client.database(),
             conditions.join(" AND ")
@@ -575,6 +597,50 @@ impl Store for ClickHouseStore {
                 connection: ConnectionType::parse(&row.connection).unwrap_or_default(),
                 navigation_type: NavigationType::parse(&row.navigation_type).unwrap_or_default(),
                 target: (!row.target.is_empty()).then_some(row.target),
+            })
+            .collect())
+    }
+
+    fn api_call_samples(&self, scope: &Scope, limit: usize) -> anyhow::Result<Vec<ApiCallSample>> {
+        self.before_query()?;
+        let mut conditions = vec![
+            format!("site = {}", quote(&scope.site)),
+            format!("ts >= {} AND ts < {}", scope.range.from, scope.range.to),
+        ];
+        conditions.extend(filter_conditions(&scope.filter));
+        // Grouping by id keeps one copy of a retried call; the filter in a subquery for
+        // the same reason as in `samples`.
+        let sql = format!(
+            "SELECT id, any(ts) AS at, any(page_view) AS page_view, any(route) AS route, \
+             any(method) AS method, any(path) AS path, any(status) AS status, \
+             any(duration) AS duration, any(outcome) AS outcome, \
+             any(response_size) AS response_size, any(device) AS device, \
+             any(browser) AS browser, any(connection) AS connection, \
+             any(navigation_type) AS navigation_type \
+             FROM (SELECT * FROM {}.api_calls WHERE {}) GROUP BY id \
+             ORDER BY at DESC, id DESC LIMIT {limit}",
+            self.client.database(),
+            conditions.join(" AND ")
+        );
+        Ok(self
+            .client
+            .rows::<ApiCallRow>(&sql)?
+            .into_iter()
+            .map(|row| ApiCallSample {
+                id: row.id,
+                ts: row.at,
+                page_view: row.page_view,
+                route: row.route,
+                method: row.method,
+                path: row.path,
+                status: row.status,
+                duration: row.duration,
+                outcome: row.outcome,
+                response_size: u64::try_from(row.response_size).ok(),
+                device: row.device,
+                browser: row.browser,
+                connection: row.connection,
+                navigation_type: row.navigation_type,
             })
             .collect())
     }
