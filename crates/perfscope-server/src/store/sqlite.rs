@@ -25,6 +25,7 @@ use perfscope_model::{
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{params, CachedStatement, Connection, OpenFlags, Statement, Transaction};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
@@ -489,9 +490,8 @@ fn insert_all(
         for a in &batch.api_calls {
             let ts = event_ts(a.ts);
             let endpoint_key = (batch.site.as_str(), a.method.as_str(), a.path.as_str());
-            if !endpoints.contains_key(&endpoint_key) {
-                let admitted = admit_endpoint(guard, &mut keys, &batch.site, a)?;
-                endpoints.insert(endpoint_key, admitted);
+            if let Entry::Vacant(slot) = endpoints.entry(endpoint_key) {
+                slot.insert(admit_endpoint(guard, &mut keys, &batch.site, a)?);
             }
             let endpoint = &endpoints[&endpoint_key];
             let endpoint_path = endpoint.path.as_str();
