@@ -7,7 +7,6 @@
 
 // Until the views mount these components (dash-views builds them in parallel) only the
 // component tests reach them; this goes when the pages use the charts.
-#![allow(dead_code, unused_imports)]
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod component_tests;

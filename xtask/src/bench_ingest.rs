@@ -1,6 +1,7 @@
 //! `cargo xtask bench ingest`: a load generator over loopback HTTP against the release
 //! collector, printed beside two ceilings measured in the same run — the discard route
-//! (decode and validate, no storage) and raw batched SQLite inserts of the same rows.
+//! (decode and validate, no storage) and raw batched SQLite inserts of the same rows
+//! into the collector's own schema.
 
 use crate::shell;
 use anyhow::{bail, Context, Result};
@@ -8,6 +9,8 @@ use perfscope_model::{
     ApiCallEvent, ApiOutcome, Attribution, Batch, DeviceClass, InteractionType, NetworkTiming,
     PageContext, VitalEvent, VitalName,
 };
+use perfscope_server::store::SqliteStore;
+use perfscope_server::user_agent::browser_family;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -18,25 +21,56 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const EVENTS_PER_BATCH: usize = 50;
 /// Stands for the page view id in the serialised template; event ids derive from it.
 const PAGE_VIEW_MARK: &str = "PAGEVIEW";
+/// What a current Chrome on Android sends, so the browser dimension is a real one.
+const USER_AGENT: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+     (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+/// The collector's writer commits at most this many batches per transaction.
+const WRITER_MAX_GROUP: usize = 256;
 const TARGET_EVENTS_PER_SEC: f64 = 150_000.0;
 const TARGET_RSS_MB: f64 = 200.0;
+/// Linux reports process CPU time in these ticks (USER_HZ, fixed at 100 on x86_64).
+const CLOCK_TICKS_PER_SEC: f64 = 100.0;
 
 #[derive(clap::Args)]
 pub struct IngestBenchArgs {
     /// Seconds each measured phase runs.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Concurrent HTTP connections.
-    #[arg(long, default_value_t = 8)]
+    /// Concurrent keep-alive HTTP connections, each sending its next batch as soon as
+    /// the last one is answered. The writer can only group as many batches into one
+    /// commit as there are requests waiting, so this bounds the group size.
+    #[arg(long, default_value_t = 128)]
     connections: usize,
 }
 
 pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
-    shell::run(shell::cargo().args(["build", "--release", "-p", "perfscope-server"]))?;
+    // One build for both, so they share one feature resolution and nothing is built
+    // twice.
+    shell::run(shell::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "perfscope-server",
+        "-p",
+        "xtask",
+    ]))?;
+    if cfg!(debug_assertions) {
+        // An unoptimised load generator (and an unoptimised SQLite in the raw
+        // reference) would measure the compiler, not the collector.
+        return shell::run(Command::new(root.join("target/release/xtask")).args([
+            "bench",
+            "ingest",
+            "--seconds",
+            &args.seconds.to_string(),
+            "--connections",
+            &args.connections.to_string(),
+        ]));
+    }
     let work = root.join("target/bench-ingest");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
     let phase = Duration::from_secs(args.seconds);
+    let load_before = load_average();
 
     let collector = Collector::start(&root.join("target/release/perfscope"), &work)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -44,56 +78,92 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
         .build()?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)
+        .user_agent(USER_AGENT)
         .build()?;
     let ingest_url = format!("{}/api/v1/ingest", collector.base_url);
     let discard_url = format!("{}/api/v1/ingest/discard", collector.base_url);
+    let template = Arc::new(BodyTemplate::new()?);
 
     eprintln!("warming up…");
-    runtime.block_on(load(
+    let warm = runtime.block_on(load(
         &http,
         &ingest_url,
+        &template,
         args.connections,
-        Duration::from_secs(1),
+        Duration::from_secs(2),
         "warm",
+        &collector,
     ))?;
     eprintln!("ingest: {} s…", args.seconds);
-    let ingest = runtime.block_on(load(&http, &ingest_url, args.connections, phase, "ing"))?;
+    let ingest = runtime.block_on(load(
+        &http,
+        &ingest_url,
+        &template,
+        args.connections,
+        phase,
+        "ing",
+        &collector,
+    ))?;
     let rss_after_ingest = collector.peak_rss_mb()?;
     eprintln!("discard route: {} s…", args.seconds);
-    let discard = runtime.block_on(load(&http, &discard_url, args.connections, phase, "dis"))?;
+    let discard = runtime.block_on(load(
+        &http,
+        &discard_url,
+        &template,
+        args.connections,
+        phase,
+        "dis",
+        &collector,
+    ))?;
     let rss_after_all = collector.peak_rss_mb()?;
     let stored = runtime.block_on(stored_events(&http, &collector.base_url))?;
     drop(collector);
+    let _ = std::fs::remove_file(work.join("perfscope.db"));
 
+    let group = args.connections.clamp(1, WRITER_MAX_GROUP);
     eprintln!("raw SQLite inserts: {} s…", args.seconds);
-    let sqlite = raw_sqlite_inserts(&work.join("raw.db"), phase, args.connections as u64)?;
+    let sqlite = raw_sqlite_inserts(&work.join("raw.db"), phase, group, args.connections)?;
+    let load_after = load_average();
+    let _ = std::fs::remove_dir_all(&work);
 
     println!();
     println!(
-        "ingest bench: batches of {EVENTS_PER_BATCH} events, {} connections, {} s per phase, release build, loopback HTTP",
+        "ingest bench: batches of {EVENTS_PER_BATCH} events, {} keep-alive connections, {} s per phase, release build, loopback HTTP",
         args.connections, args.seconds
     );
     println!(
-        "{:<44} {:>12} {:>10} {:>9} {:>9}",
-        "", "events/s", "batches/s", "p50 ms", "p99 ms"
+        "machine: {} cores; load average before {load_before}, after {load_after}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "{:<44} {:>10} {:>10} {:>8} {:>8} {:>12}",
+        "", "events/s", "batches/s", "p50 ms", "p99 ms", "CPU s srv/gen"
     );
     ingest.print("POST /api/v1/ingest (stored)");
     discard.print("POST /api/v1/ingest/discard (no storage)");
     println!(
-        "{:<44} {:>12.0} {:>10.0} {:>9} {:>9}",
-        "raw SQLite batched inserts (same rows)",
+        "{:<44} {:>10.0} {:>10.0} {:>8} {:>8} {:>12}",
+        format!("raw SQLite inserts, {group} batches/commit"),
         sqlite.events_per_sec,
         sqlite.events_per_sec / EVENTS_PER_BATCH as f64,
+        "-",
         "-",
         "-"
     );
     println!(
-        "collector peak RSS (VmHWM): {rss_after_ingest:.1} MB after ingest, {rss_after_all:.1} MB after the discard phase"
+        "  (raw: the collector's schema, the same event and page-view rows, one transaction per group; no HTTP, JSON, validation or rollups)"
     );
     println!(
-        "refused during ingest: {} (429/503); events stored per /api/v1/sites: {stored}",
+        "collector peak RSS (VmHWM): {rss_after_ingest:.1} MB after ingest, {rss_after_all:.1} MB after the discard phase"
+    );
+    let acknowledged = (warm.ok_batches + ingest.ok_batches) * EVENTS_PER_BATCH as u64;
+    println!(
+        "refused during ingest: {} (429/503); events acknowledged {acknowledged}, stored per /api/v1/sites {stored}",
         ingest.refused
     );
+    if stored < acknowledged {
+        bail!("the collector acknowledged {acknowledged} events but stored only {stored}");
+    }
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
     println!(
         "target ≥ {TARGET_EVENTS_PER_SEC:.0} events/s: {}; target RSS ≤ {TARGET_RSS_MB:.0} MB: {}",
@@ -101,6 +171,38 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
         verdict(rss_after_ingest <= TARGET_RSS_MB)
     );
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages: the machine is shared, so every figure is
+/// printed with how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// User plus system CPU seconds a process has used so far (`self` or a pid).
+fn cpu_seconds(process: &str) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{process}/stat"))?;
+    // Fields after the parenthesised command name, which may itself hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("malformed /proc/<pid>/stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| -> Result<f64> {
+        Ok(fields
+            .get(i)
+            .context("short /proc/<pid>/stat")?
+            .parse::<f64>()?)
+    };
+    Ok((ticks(11)? + ticks(12)?) / CLOCK_TICKS_PER_SEC)
 }
 
 struct Collector {
@@ -153,6 +255,10 @@ impl Collector {
             .context("no VmHWM in /proc/<pid>/status")?;
         Ok(kib / 1024.0)
     }
+
+    fn cpu_seconds(&self) -> Result<f64> {
+        cpu_seconds(&self.process.id().to_string())
+    }
 }
 
 impl Drop for Collector {
@@ -162,11 +268,44 @@ impl Drop for Collector {
     }
 }
 
+/// The realistic batch serialised once and cut at its page view id, so a fresh batch
+/// per request is a few copies: the generator shares the cores with the collector and
+/// should spend them on sending, not on JSON.
+struct BodyTemplate {
+    pieces: Vec<Vec<u8>>,
+    len: usize,
+}
+
+impl BodyTemplate {
+    fn new() -> Result<BodyTemplate> {
+        let json = serde_json::to_string(&realistic_batch(PAGE_VIEW_MARK))?;
+        let pieces: Vec<Vec<u8>> = json
+            .split(PAGE_VIEW_MARK)
+            .map(|piece| piece.as_bytes().to_vec())
+            .collect();
+        let len = json.len();
+        Ok(BodyTemplate { pieces, len })
+    }
+
+    fn body(&self, page_view: &str) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.len + self.pieces.len() * page_view.len());
+        for (i, piece) in self.pieces.iter().enumerate() {
+            if i > 0 {
+                body.extend_from_slice(page_view.as_bytes());
+            }
+            body.extend_from_slice(piece);
+        }
+        body
+    }
+}
+
 struct LoadResult {
     ok_batches: u64,
     refused: u64,
     elapsed: Duration,
     latencies_us: Vec<u64>,
+    collector_cpu_s: f64,
+    generator_cpu_s: f64,
 }
 
 impl LoadResult {
@@ -181,11 +320,12 @@ impl LoadResult {
 
     fn print(&self, label: &str) {
         println!(
-            "{label:<44} {:>12.0} {:>10.0} {:>9.2} {:>9.2}",
+            "{label:<44} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>12}",
             self.events_per_sec(),
             self.ok_batches as f64 / self.elapsed.as_secs_f64(),
             self.percentile_ms(0.5),
-            self.percentile_ms(0.99)
+            self.percentile_ms(0.99),
+            format!("{:.1}/{:.1}", self.collector_cpu_s, self.generator_cpu_s)
         );
     }
 }
@@ -195,19 +335,19 @@ impl LoadResult {
 async fn load(
     http: &reqwest::Client,
     url: &str,
+    template: &Arc<BodyTemplate>,
     connections: usize,
     duration: Duration,
     tag: &'static str,
+    collector: &Collector,
 ) -> Result<LoadResult> {
-    // Serialised once: a fresh page view per request is a text substitution, so the
-    // generator spends its CPU on sending, not on JSON, and leaves more to the collector.
-    let template = serde_json::to_string(&realistic_batch(PAGE_VIEW_MARK))?;
     let stop = Arc::new(AtomicBool::new(false));
     let refused = Arc::new(AtomicU64::new(0));
+    let (collector_cpu, generator_cpu) = (collector.cpu_seconds()?, cpu_seconds("self")?);
     let start = Instant::now();
     let senders: Vec<_> = (0..connections)
         .map(|sender| {
-            let (http, url, stop, refused, template) = (
+            let (http, url, stop, refused, bodies) = (
                 http.clone(),
                 url.to_string(),
                 stop.clone(),
@@ -218,7 +358,7 @@ async fn load(
                 let mut latencies = Vec::new();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    let body = template.replace(PAGE_VIEW_MARK, &format!("{tag}{sender}-{n}"));
+                    let body = bodies.body(&format!("{tag}{sender}-{n}"));
                     n += 1;
                     let sent = Instant::now();
                     let response = http
@@ -254,6 +394,8 @@ async fn load(
         refused: refused.load(Ordering::Relaxed),
         elapsed,
         latencies_us,
+        collector_cpu_s: collector.cpu_seconds()? - collector_cpu,
+        generator_cpu_s: cpu_seconds("self")? - generator_cpu,
     })
 }
 
@@ -401,73 +543,127 @@ struct SqliteResult {
     events_per_sec: f64,
 }
 
-/// The rows of the same batches, written with rusqlite directly: the same table shapes
-/// and pragmas as the collector's SQLite store (copied here, as the bench's own
-/// reference), 256 batches per transaction like its writer. SQLite's own ceiling on
-/// this disk, with no HTTP, JSON or validation in the way.
-fn raw_sqlite_inserts(db: &Path, duration: Duration, connections: u64) -> Result<SqliteResult> {
-    const GROUP: usize = 256;
+/// The rows the collector stores for the same batches — every column of each vital and
+/// API call, and the page-view row — written with rusqlite straight into a database the
+/// collector's own `SqliteStore` created (so the schema, keys and indexes are its), with
+/// its pragmas, `group` batches per transaction. SQLite's ceiling on this disk for these
+/// rows, with no HTTP, JSON, validation or rollups in the way.
+fn raw_sqlite_inserts(
+    db: &Path,
+    duration: Duration,
+    group: usize,
+    connections: usize,
+) -> Result<SqliteResult> {
+    drop(SqliteStore::open(db)?);
     let mut conn = rusqlite::Connection::open(db)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(
-        "CREATE TABLE vitals (site TEXT NOT NULL, id TEXT NOT NULL, page_view TEXT NOT NULL,
-             page TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, ts INTEGER NOT NULL,
-             PRIMARY KEY (site, id)) WITHOUT ROWID;
-         CREATE INDEX vitals_by_time ON vitals (site, name, ts);
-         CREATE TABLE api_calls (site TEXT NOT NULL, id TEXT NOT NULL, page_view TEXT NOT NULL,
-             page TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
-             duration REAL NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (site, id)) WITHOUT ROWID;
-         CREATE INDEX api_calls_by_time ON api_calls (site, ts);",
-    )?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    let browser = browser_family(Some(USER_AGENT));
     let mut inserting = Duration::ZERO;
     let mut events = 0u64;
-    let mut n = 0u64;
+    let mut n = 0usize;
     while inserting < duration {
         // Built outside the timed part: the collector decodes before its writer runs.
         // Page views named as the HTTP senders name theirs, in the order they arrive,
         // so the keys spread over the indexes the same way.
-        let batches: Vec<Batch> = (0..GROUP)
+        let batches: Vec<Batch> = (0..group)
             .map(|_| {
                 n += 1;
                 realistic_batch(&format!("raw{}-{}", n % connections, n / connections))
             })
             .collect();
+        let received_ms = now_ms() as i64;
         let started = Instant::now();
         let tx = conn.transaction()?;
         {
+            let mut page_view = tx.prepare_cached(
+                "INSERT OR IGNORE INTO page_view_batches (site, page_view, seq, lost, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
             let mut vital = tx.prepare_cached(
-                "INSERT OR IGNORE INTO vitals (site, id, page_view, page, name, value, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR IGNORE INTO vitals (site, id, page_view, page, route, device,
+                     browser, connection, navigation_type, viewport_width, viewport_height, ts,
+                     received_ms, name, value, target, attribution)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                     ?16, ?17)",
             )?;
             let mut api = tx.prepare_cached(
-                "INSERT OR IGNORE INTO api_calls
-                 (site, id, page_view, page, method, path, status, duration, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT OR IGNORE INTO api_calls (site, id, page_view, page, route, device,
+                     browser, connection, navigation_type, viewport_width, viewport_height, ts,
+                     received_ms, method, path, endpoint_path, status, duration, outcome,
+                     is_error, response_size, dns, connect, ttfb, download)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
             )?;
             for batch in &batches {
+                let context = &batch.context;
+                page_view.execute(rusqlite::params![
+                    batch.site,
+                    batch.page_view,
+                    batch.seq,
+                    batch.lost,
+                    received_ms
+                ])?;
                 for v in &batch.vitals {
+                    let attribution = v
+                        .attribution
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()?;
                     vital.execute(rusqlite::params![
                         batch.site,
                         v.id,
                         batch.page_view,
                         batch.page,
+                        batch.page,
+                        context.device.as_str(),
+                        browser,
+                        context.connection.as_str(),
+                        context.navigation_type.as_str(),
+                        context.viewport_width,
+                        context.viewport_height,
+                        v.ts as i64,
+                        received_ms,
                         v.name.as_str(),
                         v.value,
-                        v.ts as i64
+                        v.attribution.as_ref().and_then(|a| a.target.as_deref()),
+                        attribution,
                     ])?;
                 }
                 for a in &batch.api_calls {
+                    let outcome = match a.outcome {
+                        ApiOutcome::Ok => "ok",
+                        ApiOutcome::HttpError => "http-error",
+                        ApiOutcome::NetworkError => "network-error",
+                        ApiOutcome::Aborted => "aborted",
+                    };
                     api.execute(rusqlite::params![
                         batch.site,
                         a.id,
                         batch.page_view,
                         batch.page,
+                        batch.page,
+                        context.device.as_str(),
+                        browser,
+                        context.connection.as_str(),
+                        context.navigation_type.as_str(),
+                        context.viewport_width,
+                        context.viewport_height,
+                        a.ts as i64,
+                        received_ms,
                         a.method,
+                        a.path,
                         a.path,
                         a.status,
                         a.duration,
-                        a.ts as i64
+                        outcome,
+                        a.is_error(),
+                        a.response_size.map(|s| s as i64),
+                        a.timing.map(|t| t.dns),
+                        a.timing.map(|t| t.connect),
+                        a.timing.map(|t| t.ttfb),
+                        a.timing.map(|t| t.download),
                     ])?;
                 }
                 events += batch.event_count() as u64;

@@ -1,6 +1,11 @@
 //! The rollup cells one group commit adds: every stored event folded, in memory, into
 //! its minute, hour and day rows of each grouping set, so the commit upserts each
 //! distinct row once however many events it carries.
+//!
+//! An event is added once, to its full-context minute cell; only when the commit is
+//! written are those cells merged into every level and grouping. A commit carries many
+//! events per (context, metric, minute), so this costs one sketch insert per event and
+//! one sketch merge per derived row, instead of sixteen inserts per event.
 
 use super::rollup::{Grouping, Level, ANY};
 use super::sketch::Sketch;
@@ -35,21 +40,40 @@ pub struct Cell {
     pub sketch: Sketch,
 }
 
-/// Every grouping any level keeps, each with the context id its rows use.
-pub struct Contexts(Vec<(Grouping, u32)>);
+impl Cell {
+    fn merge(&mut self, other: &Cell) {
+        self.good += other.good;
+        self.needs_improvement += other.needs_improvement;
+        self.poor += other.poor;
+        self.errors += other.errors;
+        self.sketch.merge(&other.sketch);
+    }
+}
+
+/// One batch's page context with nothing aggregated away, as an id into the commit's
+/// table of full contexts.
+pub struct Contexts(u32);
+
+/// Where an event is first folded: its full context, metric and minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct MinuteKey {
+    context: u32,
+    kind: i64,
+    metric: u32,
+    minute: i64,
+}
 
 #[derive(Default)]
 pub struct RollupBatch {
-    cells: HashMap<CellKey, Cell>,
-    contexts: Vec<ContextKey>,
-    context_ids: HashMap<ContextKey, u32>,
+    minutes: HashMap<MinuteKey, Cell>,
+    full_contexts: Vec<ContextKey>,
+    full_context_ids: HashMap<ContextKey, u32>,
     metrics: Vec<String>,
     metric_ids: HashMap<String, u32>,
 }
 
 impl RollupBatch {
-    /// The context ids of one batch's page context under every grouping; computed once
-    /// per batch, used for each of its events.
+    /// The context of one batch; looked up once per batch, used for each of its events.
     pub fn contexts_for(
         &mut self,
         site: &str,
@@ -59,36 +83,17 @@ impl RollupBatch {
         connection: &str,
         navigation_type: &str,
     ) -> Contexts {
-        let ids = Grouping::ALL
-            .into_iter()
-            .map(|grouping| {
-                let keep = |dimension: Dimension, value: &str| {
-                    if grouping.keeps(dimension) {
-                        value.to_string()
-                    } else {
-                        ANY.to_string()
-                    }
-                };
-                let key = [
-                    site.to_string(),
-                    keep(Dimension::Route, route),
-                    keep(Dimension::Device, device),
-                    keep(Dimension::Browser, browser),
-                    keep(Dimension::Connection, connection),
-                    keep(Dimension::NavigationType, navigation_type),
-                ];
-                let next = self.contexts.len() as u32;
-                let id = *self.context_ids.entry(key.clone()).or_insert(next);
-                if id == next {
-                    self.contexts.push(key);
-                }
-                (grouping, id)
-            })
-            .collect();
-        Contexts(ids)
+        let key = [site, route, device, browser, connection, navigation_type].map(String::from);
+        if let Some(id) = self.full_context_ids.get(&key) {
+            return Contexts(*id);
+        }
+        let id = self.full_contexts.len() as u32;
+        self.full_contexts.push(key.clone());
+        self.full_context_ids.insert(key, id);
+        Contexts(id)
     }
 
-    /// Adds one stored event to all its cells; `mark` counts its rating band or error.
+    /// Adds one stored event; `mark` counts its rating band or error.
     pub fn add(
         &mut self,
         contexts: &Contexts,
@@ -107,34 +112,75 @@ impl RollupBatch {
                 id
             }
         };
-        for level in Level::ALL {
-            let bucket = level.bucket_of(ts);
-            for (grouping, context) in &contexts.0 {
-                if !level.groupings().contains(grouping) {
-                    continue;
-                }
-                let key = CellKey {
-                    level,
-                    bucket,
-                    grouping: grouping.code(),
-                    kind,
-                    metric,
-                    context: *context,
-                };
-                let cell = self.cells.entry(key).or_default();
-                cell.sketch.add(value);
-                mark(cell);
-            }
-        }
+        let key = MinuteKey {
+            context: contexts.0,
+            kind,
+            metric,
+            minute: Level::Minute.bucket_of(ts),
+        };
+        let cell = self.minutes.entry(key).or_default();
+        cell.sketch.add(value);
+        mark(cell);
     }
 
+    /// Every row the commit writes, at every level and grouping, with the stored
+    /// contexts (indexed by `CellKey::context`) and metric names (by `CellKey::metric`).
     pub fn into_parts(self) -> (Vec<(CellKey, Cell)>, Vec<ContextKey>, Vec<String>) {
-        (
-            self.cells.into_iter().collect(),
-            self.contexts,
-            self.metrics,
-        )
+        let mut contexts: Vec<ContextKey> = Vec::new();
+        let mut context_ids: HashMap<ContextKey, u32> = HashMap::new();
+        // Per full context, the stored context id of each grouping.
+        let grouped: Vec<Vec<(Grouping, u32)>> = self
+            .full_contexts
+            .iter()
+            .map(|full| {
+                Grouping::ALL
+                    .into_iter()
+                    .map(|grouping| {
+                        let key = grouped_context(full, grouping);
+                        let next = contexts.len() as u32;
+                        let id = *context_ids.entry(key.clone()).or_insert(next);
+                        if id == next {
+                            contexts.push(key);
+                        }
+                        (grouping, id)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut cells: HashMap<CellKey, Cell> = HashMap::new();
+        for (minute, cell) in &self.minutes {
+            for level in Level::ALL {
+                let bucket = level.bucket_of(minute.minute);
+                for (grouping, context) in &grouped[minute.context as usize] {
+                    if !level.groupings().contains(grouping) {
+                        continue;
+                    }
+                    let key = CellKey {
+                        level,
+                        bucket,
+                        grouping: grouping.code(),
+                        kind: minute.kind,
+                        metric: minute.metric,
+                        context: *context,
+                    };
+                    cells.entry(key).or_default().merge(cell);
+                }
+            }
+        }
+        (cells.into_iter().collect(), contexts, self.metrics)
     }
+}
+
+/// `full` with `ANY` in every dimension `grouping` aggregates away.
+fn grouped_context(full: &ContextKey, grouping: Grouping) -> ContextKey {
+    let mut key = full.clone();
+    // The key holds the site, then the dimensions in `Dimension::ALL` order.
+    for (value, dimension) in key[1..].iter_mut().zip(Dimension::ALL) {
+        if !grouping.keeps(dimension) {
+            *value = ANY.to_string();
+        }
+    }
+    key
 }
 
 #[cfg(test)]
@@ -164,6 +210,72 @@ mod tests {
         assert_eq!(
             context_keys[total.0.context as usize],
             ["s", "", "", "", "", ""].map(String::from)
+        );
+    }
+
+    #[test]
+    fn coarser_rows_merge_every_context_and_minute_they_cover() {
+        let mut batch = RollupBatch::default();
+        let phone = batch.contexts_for("s", "/a", "mobile", "chrome", "4g", "navigate");
+        let laptop = batch.contexts_for("s", "/b", "desktop", "chrome", "4g", "navigate");
+        let hour = 3_600_000 * 25;
+        // Two minutes of the same hour on the phone, one of them also on the laptop.
+        for (context, minute, value) in [
+            (&phone, 0, 100.0),
+            (&phone, 0, 200.0),
+            (&phone, 1, 300.0),
+            (&laptop, 1, 400.0),
+        ] {
+            batch.add(context, API, "GET /x", hour + minute * 60_000, value, |c| {
+                c.errors += 1
+            });
+        }
+        let (cells, contexts, _) = batch.into_parts();
+        let find = |level: Level, grouping: Grouping, context: [&str; 6]| {
+            let context = context.map(String::from);
+            let matching: Vec<&Cell> = cells
+                .iter()
+                .filter(|(k, _)| {
+                    k.level == level
+                        && k.grouping == grouping.code()
+                        && contexts[k.context as usize] == context
+                })
+                .map(|(_, cell)| cell)
+                .collect();
+            assert_eq!(matching.len(), 1, "{level:?} {grouping:?} {context:?}");
+            matching[0]
+        };
+        let total = find(Level::Hour, Grouping::Total, ["s", "", "", "", "", ""]);
+        assert_eq!((total.sketch.count(), total.errors), (4, 4));
+        assert_eq!(total.sketch.quantile(1.0), Some(400.0));
+        let mobile = find(
+            Level::Day,
+            Grouping::Single(Dimension::Device),
+            ["s", "", "mobile", "", "", ""],
+        );
+        assert_eq!(
+            (mobile.sketch.count(), mobile.sketch.quantile(1.0)),
+            (3, Some(300.0))
+        );
+        let chrome = find(
+            Level::Hour,
+            Grouping::Single(Dimension::Browser),
+            ["s", "", "", "chrome", "", ""],
+        );
+        assert_eq!(chrome.sketch.count(), 4);
+        let first_minute = cells
+            .iter()
+            .filter(|(k, _)| k.level == Level::Minute && k.bucket == hour)
+            .map(|(_, cell)| cell.sketch.count())
+            .sum::<u64>();
+        // Total and full rows of the first minute, the phone's two events in each.
+        assert_eq!(first_minute, 4);
+        // Minute: 2 minutes × (total + full rows for each context there).
+        // Hour and day: total, and per context the full row and five single rows,
+        // of which the browser, connection and navigation ones are shared.
+        assert_eq!(
+            cells.len(),
+            (1 + 1) + (1 + 2) + 2 * (1 + 2 + 2 + 2 + 1 + 1 + 1)
         );
     }
 }

@@ -25,6 +25,7 @@ use perfscope_model::{
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{params, CachedStatement, Connection, OpenFlags, Statement, Transaction};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
@@ -407,6 +408,9 @@ fn insert_all(
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let mut keys = KnownKeys(tx);
+    // A commit carries the same few endpoints many times over: each is admitted (and
+    // its names built) once per commit.
+    let mut endpoints: HashMap<(&str, &str, &str), AdmittedEndpoint> = HashMap::new();
 
     for accepted in batches {
         let batch = &accepted.batch;
@@ -485,13 +489,12 @@ fn insert_all(
         }
         for a in &batch.api_calls {
             let ts = event_ts(a.ts);
-            let endpoint = format!("{} {}", a.method, a.path);
-            let admitted = guard.admit(&mut keys, &batch.site, KeyKind::Endpoint, &endpoint)?;
-            let endpoint_path = if admitted == endpoint {
-                a.path.as_str()
-            } else {
-                admitted
-            };
+            let endpoint_key = (batch.site.as_str(), a.method.as_str(), a.path.as_str());
+            if let Entry::Vacant(slot) = endpoints.entry(endpoint_key) {
+                slot.insert(admit_endpoint(guard, &mut keys, &batch.site, a)?);
+            }
+            let endpoint = &endpoints[&endpoint_key];
+            let endpoint_path = endpoint.path.as_str();
             ctx.bind(&mut api, &a.id, ts)?;
             let timing = a.timing;
             let is_error = a.is_error();
@@ -513,8 +516,7 @@ fn insert_all(
                 ],
             )?;
             if count(api.raw_execute()?, ts, &mut outcome) {
-                let metric = format!("{} {}", a.method, endpoint_path);
-                rollups.add(&contexts, API, &metric, ts, a.duration, |cell| {
+                rollups.add(&contexts, API, &endpoint.metric, ts, a.duration, |cell| {
                     if is_error {
                         cell.errors += 1;
                     }
@@ -586,6 +588,33 @@ fn insert_all(
     }
     write_rollups(tx, rollups)?;
     Ok(outcomes)
+}
+
+/// How an API call's endpoint is stored once the cardinality guard has had its say.
+struct AdmittedEndpoint {
+    /// The `endpoint_path` column: the call's path, or `other` past the cap.
+    path: String,
+    /// The rollup metric: method and stored path.
+    metric: String,
+}
+
+fn admit_endpoint(
+    guard: &mut CardinalityGuard,
+    keys: &mut KnownKeys<'_, '_>,
+    site: &str,
+    call: &perfscope_model::ApiCallEvent,
+) -> anyhow::Result<AdmittedEndpoint> {
+    let endpoint = format!("{} {}", call.method, call.path);
+    let admitted = guard.admit(keys, site, KeyKind::Endpoint, &endpoint)?;
+    let path = if admitted == endpoint {
+        call.path.clone()
+    } else {
+        admitted.to_string()
+    };
+    Ok(AdmittedEndpoint {
+        metric: format!("{} {}", call.method, path),
+        path,
+    })
 }
 
 fn write_rollups(tx: &Transaction<'_>, rollups: RollupBatch) -> anyhow::Result<()> {
