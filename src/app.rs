@@ -4,8 +4,8 @@ use crate::api;
 use crate::components::FilterBar;
 use crate::live::provide_live;
 use crate::pages::{
-    Alerts, ApiCalls, Cache, EndpointDetail, Login, NotFound, Overview, PageDetail, PagesList,
-    System, Trends,
+    return_path, Alerts, ApiCalls, Cache, EndpointDetail, Login, NotFound, Overview, PageDetail,
+    PagesList, System, Trends,
 };
 use crate::view_scope::{provide_view_scope, use_href};
 use leptos::prelude::*;
@@ -47,10 +47,9 @@ fn Shell() -> impl IntoView {
 
     // A 401 from any API: to the login page, remembering where the person was.
     api::set_unauthorized_handler(move || {
-        let here = format!(
-            "{}{}",
-            location.pathname.get_untracked(),
-            location.search.get_untracked()
+        let here = return_path(
+            &location.pathname.get_untracked(),
+            &location.search.get_untracked(),
         );
         if here.starts_with(&format!("{BASE}/login")) {
             return;

@@ -50,10 +50,11 @@ impl RangeChoice {
         }
     }
 
-    /// `(from, to)` at `now_ms`. `now_ms` is rounded down to 10 s so that views opened
-    /// together ask identical questions and share the answers.
+    /// `(from, to)` at `now_ms`. `now_ms` is rounded to 10 s so that views opened
+    /// together ask identical questions and share the answers; up, not down, because an
+    /// event from the last few seconds must be in "the last hour" the moment a view opens.
     pub fn bounds(self, now_ms: i64) -> (i64, i64) {
-        let to = now_ms - now_ms.rem_euclid(10_000);
+        let to = now_ms + (10_000 - now_ms.rem_euclid(10_000)) % 10_000;
         match self {
             RangeChoice::Hour => (to - HOUR_MS, to),
             RangeChoice::Day => (to - DAY_MS, to),
@@ -226,7 +227,7 @@ mod tests {
         let filters = parse(&[("range", "1h"), ("device", "desktop"), ("route", "/a")]);
         let now = 10 * DAY_MS + 12_345;
         let params = filters.api_params("demo", now);
-        let to = 10 * DAY_MS + 10_000;
+        let to = 10 * DAY_MS + 20_000;
         assert_eq!(
             params,
             vec![

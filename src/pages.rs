@@ -17,7 +17,7 @@ pub use alerts::Alerts;
 pub use api_calls::ApiCalls;
 pub use cache::Cache;
 pub use endpoint_detail::EndpointDetail;
-pub use login::Login;
+pub use login::{return_path, Login};
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use page_detail::PageDetail;

@@ -24,6 +24,15 @@ pub fn safe_next(next: Option<String>) -> String {
     }
 }
 
+/// The URL to come back to after signing in. The router's `search` comes without its
+/// `?`, and losing it turned `/performance/?site=demo` into a path that does not exist.
+pub fn return_path(pathname: &str, search: &str) -> String {
+    match search.strip_prefix('?').unwrap_or(search) {
+        "" => pathname.to_owned(),
+        query => format!("{pathname}?{query}"),
+    }
+}
+
 #[component]
 pub fn Login() -> impl IntoView {
     let query = use_query_map();
@@ -121,6 +130,19 @@ pub fn Login() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_return_path_keeps_the_query() {
+        assert_eq!(
+            return_path("/performance/", "site=demo"),
+            "/performance/?site=demo"
+        );
+        assert_eq!(
+            return_path("/performance/pages", "?range=7d"),
+            "/performance/pages?range=7d"
+        );
+        assert_eq!(return_path("/performance/cache", ""), "/performance/cache");
+    }
 
     #[test]
     fn only_dashboard_paths_are_returned_to() {

@@ -18,7 +18,8 @@ pub fn test_all(root: &Path) -> Result<()> {
     // also when a test fails.
     let clickhouse = crate::clickhouse::start(root)?;
     run(cargo()
-        .args(["test", "--workspace"])
+        // One run shows every failing suite, not only the first.
+        .args(["test", "--workspace", "--no-fail-fast"])
         .env("E2E_CLICKHOUSE_URL", &clickhouse.url)
         .env("E2E_CLICKHOUSE_SERVER_BIN", &clickhouse.server_bin))?;
     drop(clickhouse);

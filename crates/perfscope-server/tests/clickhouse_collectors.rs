@@ -53,27 +53,30 @@ async fn two_collectors_share_one_clickhouse() {
         let response = post(target, batch(&format!("pv{i}"), now)).await.unwrap();
         assert_eq!(response.status(), 200);
     }
-    let summary = |collector: &CollectorProcess| {
+    // Reads need a session; each collector keeps its own.
+    let (cookie_a, cookie_b) = (a.login(&http).await, b.login(&http).await);
+    let summary = |collector: &CollectorProcess, cookie: &str| {
         http.get(format!(
             "{}/api/v1/summary?site=shared&from={}&to={}",
             collector.base_url,
             now as i64 - 60_000,
             now as i64 + 60_000
         ))
+        .header("cookie", cookie.to_string())
         .send()
     };
     // A's query flushes its buffer (it would within a second anyway); a retry of one of
     // its batches through B is then recognised, and stored once either way.
-    summary(&a).await.unwrap();
+    summary(&a, &cookie_a).await.unwrap();
     let retried = post(&b, batch("pv0", now)).await.unwrap();
     let outcome: Value = retried.json().await.unwrap();
     assert_eq!(outcome, json!({ "stored": 0, "duplicates": 5 }));
 
     // Each collector's first query flushes its own buffer; then both see everything.
-    summary(&a).await.unwrap();
-    summary(&b).await.unwrap();
-    let from_a: Value = summary(&a).await.unwrap().json().await.unwrap();
-    let from_b: Value = summary(&b).await.unwrap().json().await.unwrap();
+    summary(&a, &cookie_a).await.unwrap();
+    summary(&b, &cookie_b).await.unwrap();
+    let from_a: Value = summary(&a, &cookie_a).await.unwrap().json().await.unwrap();
+    let from_b: Value = summary(&b, &cookie_b).await.unwrap().json().await.unwrap();
     assert_eq!(from_a, from_b);
     assert_eq!(from_a["vitals"][0]["name"], "LCP");
     assert_eq!(from_a["vitals"][0]["count"], 100);
