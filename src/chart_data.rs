@@ -34,9 +34,10 @@ pub fn monitor_points(points: &[MonitorPoint], scale: f64) -> Vec<ChartPoint> {
 }
 
 /// The previous period's points moved forward by `offset_ms`, onto the current axis.
+/// The label stays the metric's: the chart names the role itself.
 pub fn previous_period(label: &str, points: Vec<ChartPoint>, offset_ms: i64) -> ChartSeries {
     ChartSeries {
-        label: format!("{label} (previous period)"),
+        label: label.to_owned(),
         role: SeriesRole::PreviousPeriod,
         points: points
             .into_iter()
@@ -105,7 +106,7 @@ mod tests {
         let series = previous_period("LCP p75", before, 1_000);
         assert_eq!(series.role, SeriesRole::PreviousPeriod);
         assert_eq!(series.points[0].t_ms, 1_100.0);
-        assert_eq!(series.label, "LCP p75 (previous period)");
+        assert_eq!(series.label, "LCP p75");
     }
 
     #[test]

@@ -172,6 +172,13 @@ pub fn draw_lines(
             .map(|p| (p.t_ms, p.value))
             .collect();
         let rgb = colour(colours.series[slots[index]]);
+        // A line needs two points: a lone one (the first minute of data, one bucket in
+        // range) would otherwise leave the chart looking empty.
+        if let [lone] = points[..] {
+            chart
+                .draw_series(std::iter::once(Circle::new(lone, px(3.0), rgb.filled())))
+                .ok()?;
+        }
         let drawn = match s.role {
             SeriesRole::PreviousPeriod => chart.draw_series(DashedLineSeries::new(
                 points,
