@@ -178,47 +178,40 @@ fn ensure_esbuild(root: &Path, node_bin: &Path) -> Result<()> {
 /// npm's `web-vitals`, the reference implementation the tracker's vitals are checked
 /// against, under target/ next to binaryen; never part of what the project ships.
 fn ensure_web_vitals(root: &Path) -> Result<PathBuf> {
-    let prefix = root.join("target/tools");
-    let package = prefix.join("node_modules/web-vitals");
-    let wanted = format!("\"version\": \"{WEB_VITALS_VERSION}\"");
-    let installed = |package: &Path| {
-        std::fs::read_to_string(package.join("package.json"))
-            .is_ok_and(|manifest| manifest.contains(&wanted))
-    };
-    if !installed(&package) {
-        std::fs::create_dir_all(&prefix)?;
-        run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("web-vitals@{WEB_VITALS_VERSION}")))?;
-        if !installed(&package) {
-            bail!("npm did not install web-vitals {WEB_VITALS_VERSION}");
-        }
-    }
-    Ok(package.join("dist"))
+    Ok(ensure_npm_package(root, "web-vitals", WEB_VITALS_VERSION)?.join("dist"))
 }
 
 /// npm's `lighthouse`, under target/ next to binaryen, installed when missing; returns
 /// its command-line entry point (run with `node`, driving Debian's Chromium).
 pub fn ensure_lighthouse(root: &Path) -> Result<PathBuf> {
+    // A major version: its manifest's version starts with "12.".
+    let major = format!("{LIGHTHOUSE_MAJOR}.");
+    Ok(ensure_npm_package(root, "lighthouse", &major)?.join("cli/index.js"))
+}
+
+/// Installs `name` from the npm registry into target/tools unless a version starting
+/// with `version` is there already; returns the package's directory.
+fn ensure_npm_package(root: &Path, name: &str, version: &str) -> Result<PathBuf> {
     let prefix = root.join("target/tools");
-    let package = prefix.join("node_modules/lighthouse");
-    let wanted = format!("\"version\": \"{LIGHTHOUSE_MAJOR}.");
+    let package = prefix.join("node_modules").join(name);
+    let wanted = format!("\"version\": \"{version}");
     let installed = |package: &Path| {
         std::fs::read_to_string(package.join("package.json"))
             .is_ok_and(|manifest| manifest.contains(&wanted))
     };
     if !installed(&package) {
         std::fs::create_dir_all(&prefix)?;
+        // npm takes `name@12.` as no version at all; without the dot it means the major.
+        let spec = format!("{name}@{}", version.trim_end_matches('.'));
         run(Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&prefix)
-            .arg(format!("lighthouse@{LIGHTHOUSE_MAJOR}")))?;
+            .arg(spec))?;
         if !installed(&package) {
-            bail!("npm did not install lighthouse {LIGHTHOUSE_MAJOR}");
+            bail!("npm did not install {name} {version}");
         }
     }
-    Ok(package.join("cli/index.js"))
+    Ok(package)
 }
 
 pub fn which(program: &str) -> Option<PathBuf> {
