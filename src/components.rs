@@ -6,6 +6,7 @@ mod filter_bar;
 mod loaded;
 mod rating_bar;
 mod score_gauge;
+mod search_box;
 mod vital_card;
 
 pub use empty_state::EmptyState;
@@ -14,4 +15,5 @@ pub use filter_bar::FilterBar;
 pub use loaded::loaded;
 pub use rating_bar::RatingBar;
 pub use score_gauge::ScoreGauge;
+pub use search_box::SearchBox;
 pub use vital_card::VitalCard;

@@ -4,7 +4,7 @@
 use crate::api;
 use crate::chart_data::series_points;
 use crate::charts::{ChartPoint, Sparkline};
-use crate::components::{loaded, EmptyState};
+use crate::components::{loaded, EmptyState, SearchBox};
 use crate::format::{format_count, format_percent, format_rate};
 use crate::table_sort::{compare_text, compare_values, matches_search, Direction, SortState};
 use crate::view_scope::{scoped_resource, use_view_scope};
@@ -39,16 +39,7 @@ pub fn ApiCalls() -> impl IntoView {
                 <h1>"API calls"</h1>
                 <p class="page-sub">"Calls made by visitors' browsers, slowest first."</p>
             </div>
-            <div class="table-tools">
-                <label for="endpoint-search">"Search endpoints"</label>
-                <input
-                    id="endpoint-search"
-                    type="search"
-                    placeholder="/api/"
-                    on:input=move |ev| search.set(event_target_value(&ev))
-                    prop:value=search
-                />
-            </div>
+            <SearchBox id="endpoint-search" label="Search endpoints" placeholder="/api/" search />
             {loaded(
                 "Could not load the API endpoints",
                 endpoints,

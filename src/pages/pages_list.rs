@@ -2,7 +2,7 @@
 //! sortable by any column and searchable by route.
 
 use crate::api;
-use crate::components::{loaded, EmptyState};
+use crate::components::{loaded, EmptyState, SearchBox};
 use crate::format::format_count;
 use crate::route_table::{merge_breakdowns, RouteRow};
 use crate::table_sort::{compare_text, compare_values, matches_search, Direction, SortState};
@@ -43,16 +43,7 @@ pub fn PagesList() -> impl IntoView {
                 <h1>"Pages"</h1>
                 <p class="page-sub">"Every route, with the 75th percentile of each vital."</p>
             </div>
-            <div class="table-tools">
-                <label for="route-search">"Search routes"</label>
-                <input
-                    id="route-search"
-                    type="search"
-                    placeholder="/users"
-                    on:input=move |ev| search.set(event_target_value(&ev))
-                    prop:value=search
-                />
-            </div>
+            <SearchBox id="route-search" label="Search routes" placeholder="/users" search />
             {loaded(
                 "Could not load the routes",
                 rows,
