@@ -253,12 +253,12 @@ mod cases {
         let setup = Setup::new("dedup_two", 500);
         let Some(store) = open(&setup) else { return };
         let first = page_view("s", "pv", "/")
-            .vital("x", VitalName::Inp, 150.0, T0)
-            .vital("y", VitalName::Inp, 250.0, T0)
+            .vital("x", VitalName::Lcp, 150.0, T0)
+            .vital("y", VitalName::Lcp, 250.0, T0)
             .build();
         let mut second = page_view("s", "pv", "/")
-            .vital("y", VitalName::Inp, 250.0, T0)
-            .vital("z", VitalName::Inp, 600.0, T0)
+            .vital("y", VitalName::Lcp, 250.0, T0)
+            .vital("z", VitalName::Lcp, 600.0, T0)
             .build();
         second.batch.seq = 1;
         let outcomes = insert(store.as_ref(), &[first, second]);
@@ -275,14 +275,122 @@ mod cases {
                 }
             ]
         );
-        let inp = count_of(store.as_ref(), &all_time("s"), VitalName::Inp);
-        assert_eq!(inp, 3);
+        let lcp = count_of(store.as_ref(), &all_time("s"), VitalName::Lcp);
+        assert_eq!(lcp, 3);
         // The same id on another site is another event.
         let other_site = page_view("t", "pv", "/")
-            .vital("y", VitalName::Inp, 250.0, T0)
+            .vital("y", VitalName::Lcp, 250.0, T0)
             .build();
         assert_eq!(insert(store.as_ref(), &[other_site])[0].stored, 1);
-        assert_eq!(count_of(store.as_ref(), &all_time("t"), VitalName::Inp), 1);
+        assert_eq!(count_of(store.as_ref(), &all_time("t"), VitalName::Lcp), 1);
+    }
+
+    /// CLS and INP are reported again each time the page is hidden with a changed value:
+    /// a page view counts once per metric, with its latest report (greatest `ts`),
+    /// whatever order the reports arrive in and whichever minute they fall in.
+    pub fn latest_cls_and_inp_per_page_view(open: Factory) {
+        let setup = Setup::new("latest", 500);
+        let Some(store) = open(&setup) else { return };
+        let mut a0 = page_view("s", "a", "/")
+            .vital_with_target("a-cls-0", VitalName::Cls, 0.05, T0 + 1000, "div.ad")
+            .vital("a-inp-0", VitalName::Inp, 100.0, T0 + 1000)
+            .vital("a-lcp", VitalName::Lcp, 2000.0, T0 + 900)
+            .build();
+        a0.batch.seq = 0;
+        let mut a1 = page_view("s", "a", "/")
+            .vital_with_target("a-cls-1", VitalName::Cls, 0.30, T0 + 2 * MINUTE, "img.hero")
+            .vital("a-inp-1", VitalName::Inp, 350.0, T0 + 2 * MINUTE)
+            .build();
+        a1.batch.seq = 1;
+        // Page view b's later report arrives first (replayed from the browser's queue).
+        let mut b1 = page_view("s", "b", "/cart")
+            .vital_with_target("b-cls-1", VitalName::Cls, 0.2, T0 + 3 * MINUTE, "img.hero")
+            .build();
+        b1.batch.seq = 1;
+        let mut b0 = page_view("s", "b", "/cart")
+            .vital_with_target("b-cls-0", VitalName::Cls, 0.01, T0 + 10_000, "div.ad")
+            .build();
+        b0.batch.seq = 0;
+        let c = page_view("s", "c", "/")
+            .vital_with_target("c-cls", VitalName::Cls, 0.1, T0 + 4 * MINUTE, "p.note")
+            .build();
+        // In three separate commits too, so no backend can rely on seeing all at once.
+        insert(store.as_ref(), &[a0]);
+        insert(store.as_ref(), &[b1, a1.clone()]);
+        insert(store.as_ref(), &[b0, c]);
+        // A retried report is a duplicate, not a new value.
+        let again = insert(store.as_ref(), &[a1]);
+        assert_eq!(again[0].stored, 0);
+        assert_eq!(again[0].duplicates, 2);
+
+        for range in [all_time("s"), scope("s", T0, T0 + HOUR)] {
+            let vitals = store.vitals(&range).unwrap();
+            let of = |name| vitals.iter().find(|v| v.name == name).unwrap().clone();
+            let cls = of(VitalName::Cls);
+            assert_eq!(cls.count, 3, "one CLS per page view");
+            assert_eq!(
+                (cls.good, cls.needs_improvement, cls.poor),
+                (1, 1, 1),
+                "rated on the latest values 0.1, 0.2 and 0.30"
+            );
+            assert_close("CLS p50", cls.p50, 0.2);
+            let inp = of(VitalName::Inp);
+            assert_eq!((inp.count, inp.needs_improvement), (1, 1));
+            assert_close("INP p50", inp.p50, 350.0);
+            assert_eq!(of(VitalName::Lcp).count, 1);
+        }
+
+        let mut samples: Vec<(String, f64)> = store
+            .samples(&all_time("s"), VitalName::Cls, 10)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.page_view, s.value))
+            .collect();
+        samples.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(
+            samples,
+            vec![("a".into(), 0.30), ("b".into(), 0.2), ("c".into(), 0.1)]
+        );
+
+        let minutes: Vec<(i64, u64)> = store
+            .series(
+                &scope("s", T0, T0 + HOUR),
+                &SeriesMetric::Vital(VitalName::Cls),
+                MINUTE,
+            )
+            .unwrap()
+            .iter()
+            .map(|p| ((p.ts - T0) / MINUTE, p.count))
+            .collect();
+        assert_eq!(
+            minutes,
+            vec![(2, 1), (3, 1), (4, 1)],
+            "a replaced report leaves no trace in its minute"
+        );
+        let hours = store
+            .series(&all_time("s"), &SeriesMetric::Vital(VitalName::Cls), HOUR)
+            .unwrap();
+        assert_eq!(hours.iter().map(|p| p.count).sum::<u64>(), 3);
+
+        let by_route: Vec<(String, u64)> = store
+            .breakdown(&all_time("s"), VitalName::Cls, Dimension::Route, 10)
+            .unwrap()
+            .into_iter()
+            .map(|row| (row.key, row.summary.count))
+            .collect();
+        assert_eq!(by_route, vec![("/".into(), 2), ("/cart".into(), 1)]);
+
+        let targets: Vec<(String, u64)> = store
+            .top_targets(&all_time("s"), VitalName::Cls, 10)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.target, t.count))
+            .collect();
+        assert_eq!(
+            targets,
+            vec![("img.hero".into(), 2), ("p.note".into(), 1)],
+            "replaced reports' targets are gone"
+        );
     }
 
     pub fn read_your_writes(open: Factory) {
@@ -1041,6 +1149,7 @@ macro_rules! conformance_suite {
                 ingest_then_query,
                 dedup_same_batch_twice,
                 dedup_same_id_in_two_batches,
+                latest_cls_and_inp_per_page_view,
                 read_your_writes,
                 time_ranges,
                 filters_on_every_dimension,
