@@ -173,6 +173,14 @@ pub struct SiteInfo {
     pub events: u64,
     /// Newest event, milliseconds since the Unix epoch.
     pub last_seen: i64,
+    /// Events the trackers measured but had to drop before sending (the sum of each
+    /// distinct batch's `lost`).
+    #[serde(default)]
+    pub lost_events: u64,
+    /// Batches that never arrived: per page view, the gaps in the `seq` numbers received
+    /// (a late batch fills its gap again).
+    #[serde(default)]
+    pub missing_batches: u64,
 }
 
 /// The body of every 4xx/5xx answer from the collector's API.

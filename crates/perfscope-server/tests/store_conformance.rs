@@ -1081,6 +1081,53 @@ mod cases {
         );
     }
 
+    /// What the trackers say they lost, and the batches that never came, per site.
+    pub fn lost_events_and_missing_batches(open: Factory) {
+        let setup = Setup::new("lost", 500);
+        let Some(store) = open(&setup) else { return };
+        let batch = |view: &str, seq: u32, lost: u32| {
+            let mut b = page_view("s", view, "/")
+                .vital(
+                    &format!("{view}-{seq}"),
+                    VitalName::Lcp,
+                    900.0,
+                    T0 + i64::from(seq),
+                )
+                .build();
+            b.batch.seq = seq;
+            b.batch.lost = lost;
+            b
+        };
+        let losses = |store: &dyn Store| {
+            let sites = store.sites().unwrap();
+            let s = sites.iter().find(|s| s.site == "s").unwrap();
+            (s.lost_events, s.missing_batches)
+        };
+        insert(store.as_ref(), &[batch("a", 0, 0), batch("a", 2, 4)]);
+        // b's first batch (seq 0) never came.
+        insert(store.as_ref(), &[batch("b", 1, 0)]);
+        assert_eq!(losses(store.as_ref()), (4, 2));
+        // A retried batch is not counted twice.
+        insert(store.as_ref(), &[batch("a", 2, 4)]);
+        assert_eq!(losses(store.as_ref()), (4, 2));
+        // A late batch fills its gap.
+        insert(store.as_ref(), &[batch("a", 1, 1)]);
+        assert_eq!(losses(store.as_ref()), (5, 1));
+        insert(
+            store.as_ref(),
+            &[page_view("t", "c", "/")
+                .vital("t", VitalName::Lcp, 1.0, T0)
+                .build()],
+        );
+        let t = store
+            .sites()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.site == "t")
+            .unwrap();
+        assert_eq!((t.lost_events, t.missing_batches), (0, 0));
+    }
+
     pub fn sites_listing(open: Factory) {
         let setup = Setup::new("sites", 500);
         let Some(store) = open(&setup) else { return };
@@ -1162,6 +1209,7 @@ macro_rules! conformance_suite {
                 retention_per_level,
                 all_event_kinds_accepted,
                 sites_listing,
+                lost_events_and_missing_batches,
                 two_instances_answer_alike
             );
         }

@@ -660,6 +660,9 @@ impl Store for ClickHouseStore {
                 site: row.site,
                 events: row.events,
                 last_seen: row.last_seen,
+                // Not counted yet: the conformance case lost_events_and_missing_batches fails.
+                lost_events: 0,
+                missing_batches: 0,
             })
             .collect())
     }
