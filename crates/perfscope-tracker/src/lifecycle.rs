@@ -37,7 +37,7 @@ fn is_hidden(document: &Document) -> bool {
 }
 
 /// Prerendered pages are `hidden` until shown, which is not the user looking away.
-fn is_prerendering(document: &Document) -> bool {
+pub(crate) fn is_prerendering(document: &Document) -> bool {
     property(document, "prerendering").and_then(|p| p.as_bool()) == Some(true)
 }
 

@@ -3,10 +3,11 @@
 //! its timer, and the choice of channel while the page lives and as it goes away.
 
 use crate::acceptance::measurement_is_acceptable;
-use crate::browser::{set_timeout, wall_clock_ms};
+use crate::browser::{event_handler, listen, set_timeout, wall_clock_ms};
 use crate::entropy::random_bytes;
 use crate::ids::{hex, EventIds};
 use crate::json::batch_to_json;
+use crate::lifecycle::is_prerendering;
 use crate::local_store::LocalStore;
 use crate::measurement::{assemble, BatchHeader, Measurement};
 use crate::outbox::{Channel, Dispatch, Outbox};
@@ -112,6 +113,12 @@ pub(crate) fn install(setup: Setup) {
         metrics: Vec::new(),
     };
     pipeline.pump();
+    if let Some(document) = pipeline.held_for_prerender() {
+        let on_activation = event_handler(|_| {
+            with_pipeline(Pipeline::pump);
+        });
+        listen(&document, "prerenderingchange", &on_activation);
+    }
     PIPELINE.with(|cell| {
         if let Ok(mut slot) = cell.try_borrow_mut() {
             *slot = Some(pipeline);
@@ -209,6 +216,9 @@ pub(crate) fn begin_page_view(navigation_type: NavigationType) {
 /// Sends everything at once: the page is hidden and may never run another task.
 pub(crate) fn flush_for_unload() {
     with_pipeline(|pipeline| {
+        if pipeline.held_for_prerender().is_some() {
+            return;
+        }
         pipeline.disarm_timer();
         pipeline.form_all_batches();
         for dispatch in pipeline.outbox.start_unload_sends() {
@@ -235,6 +245,9 @@ impl Pipeline {
     /// Forms the batches that are due, starts the send that is due, and arms the timer
     /// for whatever will be due next.
     fn pump(&mut self) {
+        if self.held_for_prerender().is_some() {
+            return;
+        }
         let now = self.now_ms();
         while self.batcher.next_send(now) == NextSend::Now {
             let measurements = self.batcher.take_batch();
@@ -257,6 +270,14 @@ impl Pipeline {
             Some(due_ms) => self.arm_timer(due_ms, now),
             None => self.disarm_timer(),
         }
+    }
+
+    /// While the page is only prerendered, nothing is stored or sent, not even what earlier
+    /// page views left: `web-vitals` reports nothing for a prerender the user never sees,
+    /// and a discarded one must not leave batches behind. Measurements wait in the queue
+    /// (`Some(document)`, to listen for activation on).
+    fn held_for_prerender(&self) -> Option<web_sys::Document> {
+        self.window.document().filter(is_prerendering)
     }
 
     fn form_all_batches(&mut self) {
