@@ -18,7 +18,7 @@ mod scenario_server;
 mod support;
 
 use fantoccini::Locator;
-use perfscope_model::{InteractionType, VitalEvent, VitalName};
+use perfscope_model::{InteractionType, NavigationType, VitalEvent, VitalName};
 use scenario_page::{close_tab, hide_and_show, open_in_background_tab, wait_for_tracker};
 use scenario_server::{ReferenceMetric, ScenarioServer, TrackedPageView};
 use serde_json::Value;
@@ -677,5 +677,243 @@ async fn hidden_from_the_start() {
             "{name:?} of a page hidden from the start"
         );
     }
+    h.finish().await;
+}
+
+/// Opens the launcher page, which asks Chromium to prerender `prerendered.html`, and
+/// waits until the tracker runs inside that prerender. Fails loudly when the browser did
+/// not prerender: every prerender assertion would otherwise hold vacuously.
+async fn launch_prerender(h: &Harness) {
+    h.browser
+        .client
+        .goto(&h.server.url("/scenarios/prerender.html"))
+        .await
+        .expect("opening the launcher page");
+    let probe = eventually(
+        "the tracker to run inside the prerendered page (did Chromium prerender it?)",
+        Duration::from_secs(20),
+        || async { h.server.prerender_probes().into_iter().next() },
+    )
+    .await;
+    assert!(
+        probe.prerendering,
+        "{}: the tracker started, but not during a prerender: {probe:?}",
+        h.scenario
+    );
+}
+
+/// Reads a number the page computes.
+async fn page_number(h: &Harness, script: &str) -> f64 {
+    h.browser
+        .client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|error| panic!("{script}: {error}"))
+        .as_f64()
+        .unwrap_or_else(|| panic!("{script}: not a number"))
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium, the built tracker and npm web-vitals: run with `cargo xtask test`"]
+async fn prerendered_then_activated() {
+    let h = Harness::start("prerender").await;
+    launch_prerender(&h).await;
+    // Shown well after the prerender started, so that counting from its start instead of
+    // from activation would be off by seconds.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        h.server.batches().is_empty() && h.server.reference_loads().is_empty(),
+        "nothing is reported while the page is only prerendered: {:#?} {:#?}",
+        h.server.batches(),
+        h.server.reference_loads()
+    );
+    h.click("activate").await;
+    eventually("the prerendered page", Duration::from_secs(10), || async {
+        let url = h.browser.client.current_url().await.ok()?;
+        url.path().ends_with("prerendered.html").then_some(())
+    })
+    .await;
+    wait_for_tracker(&h.browser.client).await;
+    let began_prerendering = h
+        .browser
+        .client
+        .execute("return window.beganPrerendering", vec![])
+        .await
+        .expect("reading beganPrerendering");
+    assert_eq!(
+        began_prerendering,
+        Value::Bool(true),
+        "the page shown is the prerendered document"
+    );
+    let activation_start = page_number(
+        &h,
+        "return performance.getEntriesByType('navigation')[0].activationStart",
+    )
+    .await;
+    log_row(
+        h.scenario,
+        0,
+        "activationStart (browser)",
+        Some(activation_start),
+        None,
+    );
+    assert!(
+        activation_start >= 1000.0,
+        "the page was activated after it was prerendered: activationStart {activation_start}"
+    );
+    // The hero is answered 4 s after the prerender asked for it: after activation.
+    eventually("the hero image", Duration::from_secs(10), || async {
+        let complete = h
+            .browser
+            .client
+            .execute("return document.getElementById('hero').complete", vec![])
+            .await
+            .ok()?;
+        complete.as_bool().filter(|done| *done)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hide_and_show(&h.browser.client).await;
+    let (tracked, reference) = h.reports(&[&LOAD_METRICS]).await;
+    assert_eq!(tracked.len(), 1, "one page view: {tracked:#?}");
+    assert_eq!(reference.len(), 1, "one page load: {reference:#?}");
+    h.assert_parity(0, &tracked[0], &reference[0], &LOAD_METRICS);
+    assert_lcp_attribution(h.scenario, &tracked[0], &reference[0]);
+
+    assert_eq!(tracked[0].navigation_type, NavigationType::Prerender);
+    // What the tracker measured while prerendered waited for activation, not lost: the
+    // page's scripts were loaded (and recorded as assets) before it was shown.
+    let prerender_assets = h
+        .server
+        .batches()
+        .iter()
+        .filter(|batch| batch.page_view == tracked[0].id)
+        .flat_map(|batch| batch.assets.clone())
+        .filter(|asset| asset.url.ends_with("/scenarios/reference.js"))
+        .count();
+    assert_eq!(
+        prerender_assets, 1,
+        "the script loaded during the prerender is reported once, after activation"
+    );
+    for metric in &reference[0] {
+        assert_eq!(
+            metric.navigation_type, "prerender",
+            "web-vitals' navigation type: {metric:?}"
+        );
+    }
+
+    // Measured from activation, as the browser's own entries say.
+    let since_activation = |start: f64| (start - activation_start).max(0.0);
+    let fcp_entry = page_number(
+        &h,
+        "return performance.getEntriesByName('first-contentful-paint')[0].startTime",
+    )
+    .await;
+    let response_start = page_number(
+        &h,
+        "return performance.getEntriesByType('navigation')[0].responseStart",
+    )
+    .await;
+    let hero_loaded = page_number(
+        &h,
+        "return performance.getEntriesByType('resource')\
+         .find((e) => e.name.includes('/image.svg')).responseEnd",
+    )
+    .await;
+    let ours = |name| last_tracked(&tracked[0].vitals, name).unwrap().value;
+    log_row(
+        h.scenario,
+        0,
+        "FCP (vs paint entry)",
+        Some(ours(VitalName::Fcp)),
+        Some(since_activation(fcp_entry)),
+    );
+    assert!((ours(VitalName::Fcp) - since_activation(fcp_entry)).abs() <= 1.0);
+    log_row(
+        h.scenario,
+        0,
+        "TTFB (vs navigation entry)",
+        Some(ours(VitalName::Ttfb)),
+        Some(since_activation(response_start)),
+    );
+    assert!((ours(VitalName::Ttfb) - since_activation(response_start)).abs() <= 1.0);
+    // The hero arrived seconds after the prerender started; its paint follows its
+    // arrival within a few frames, counted from activation.
+    let lcp = ours(VitalName::Lcp);
+    log_row(
+        h.scenario,
+        0,
+        "LCP (vs hero responseEnd)",
+        Some(lcp),
+        Some(since_activation(hero_loaded)),
+    );
+    assert!(
+        lcp >= since_activation(hero_loaded) && lcp < hero_loaded - activation_start + 500.0,
+        "LCP {lcp} counts from activation ({activation_start}): the hero arrived at {hero_loaded}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium, the built tracker and npm web-vitals: run with `cargo xtask test`"]
+async fn prerendered_never_activated() {
+    let h = Harness::start("prerender-unused").await;
+    launch_prerender(&h).await;
+    // Longer than the tracker's batch age (5 s by default), then the prerender is thrown
+    // away: the launcher navigates elsewhere.
+    tokio::time::sleep(Duration::from_millis(6500)).await;
+    h.browser
+        .client
+        .goto(&h.server.url("/scenarios/elsewhere.html"))
+        .await
+        .expect("leaving the launcher");
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let sent_meanwhile = h.server.batches();
+    log_row(
+        h.scenario,
+        0,
+        "batches while prerendered",
+        Some(sent_meanwhile.len() as f64),
+        Some(h.server.reference_loads().len() as f64),
+    );
+    assert!(
+        sent_meanwhile.is_empty(),
+        "a prerender that was never shown sends nothing: {sent_meanwhile:#?}"
+    );
+    assert!(
+        h.server.reference_loads().is_empty(),
+        "web-vitals reports nothing for it either: {:#?}",
+        h.server.reference_loads()
+    );
+    // A page of the same site that is seen: whatever the prerender left in storage for
+    // the next page view would be sent now.
+    h.open("text-only.html").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hide_and_show(&h.browser.client).await;
+    let (tracked, reference) = h.reports(&[&LOAD_METRICS]).await;
+    assert_eq!(
+        reference.len(),
+        1,
+        "web-vitals reports only the page that was seen: {reference:#?}"
+    );
+    assert_eq!(reference[0][0].navigation_type, "navigate");
+    let views: Vec<_> = tracked
+        .iter()
+        .map(|view| (view.id.clone(), view.navigation_type))
+        .collect();
+    log_row(
+        h.scenario,
+        0,
+        "page views (tracker)",
+        Some(tracked.len() as f64),
+        Some(1.0),
+    );
+    assert_eq!(
+        views.len(),
+        1,
+        "the tracker reports only the page that was seen: {views:?}"
+    );
+    assert_eq!(views[0].1, NavigationType::Navigate);
+    h.assert_parity(0, &tracked[0], &reference[0], &LOAD_METRICS);
     h.finish().await;
 }

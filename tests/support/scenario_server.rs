@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use perfscope_model::{Batch, VitalEvent, INGEST_PATH};
+use perfscope_model::{Batch, NavigationType, VitalEvent, INGEST_PATH};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -35,6 +35,15 @@ struct Recorded {
     /// Bodies the tracker sent that are not a valid batch, and collector refusals.
     problems: Vec<String>,
     reference: Vec<ReferenceMetric>,
+    /// What prerendered scenario pages said about themselves (`/prerender-probe`).
+    prerender_probes: Vec<PrerenderProbe>,
+}
+
+/// A prerendered scenario page's note that the tracker runs in it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PrerenderProbe {
+    /// `document.prerendering` when the tracker was seen ready.
+    pub prerendering: bool,
 }
 
 #[derive(Clone)]
@@ -57,6 +66,7 @@ pub struct ScenarioServer {
 #[derive(Clone, Debug)]
 pub struct TrackedPageView {
     pub id: String,
+    pub navigation_type: NavigationType,
     pub vitals: Vec<VitalEvent>,
 }
 
@@ -77,6 +87,7 @@ impl ScenarioServer {
             .route("/web-vitals/{file}", get(web_vitals_file))
             .route("/image.svg", get(image))
             .route("/reference", post(reference))
+            .route("/prerender-probe", post(prerender_probe))
             .route(INGEST_PATH, post(ingest))
             .with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -123,6 +134,7 @@ impl ScenarioServer {
                 None => {
                     views.push(TrackedPageView {
                         id: batch.page_view.clone(),
+                        navigation_type: batch.context.navigation_type,
                         vitals: Vec::new(),
                     });
                     views.last_mut().unwrap()
@@ -131,6 +143,15 @@ impl ScenarioServer {
             view.vitals.extend(batch.vitals.iter().cloned());
         }
         views
+    }
+
+    pub fn prerender_probes(&self) -> Vec<PrerenderProbe> {
+        self.recorded.lock().unwrap().prerender_probes.clone()
+    }
+
+    /// Every batch the tracker sent, in arrival order.
+    pub fn batches(&self) -> Vec<Batch> {
+        self.recorded.lock().unwrap().batches.clone()
     }
 
     pub fn problems(&self) -> Vec<String> {
@@ -223,6 +244,18 @@ async fn reference(State(shared): State<Shared>, body: Bytes) -> StatusCode {
         Ok(metric) => recorded.reference.push(metric),
         Err(error) => recorded.problems.push(format!(
             "reference metric {}: {error}",
+            String::from_utf8_lossy(&body)
+        )),
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn prerender_probe(State(shared): State<Shared>, body: Bytes) -> StatusCode {
+    let mut recorded = shared.recorded.lock().unwrap();
+    match serde_json::from_slice::<PrerenderProbe>(&body) {
+        Ok(probe) => recorded.prerender_probes.push(probe),
+        Err(error) => recorded.problems.push(format!(
+            "prerender probe {}: {error}",
             String::from_utf8_lossy(&body)
         )),
     }
