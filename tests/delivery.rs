@@ -13,7 +13,7 @@
 mod support;
 
 use fantoccini::Locator;
-use perfscope_model::{ApiOutcome, Batch, NavigationType, Summary};
+use perfscope_model::{ApiOutcome, Batch, NavigationType, SiteInfo, Summary};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -29,7 +29,9 @@ struct Rig {
     http: reqwest::Client,
 }
 
-const SITES: [&str; 6] = ["hidden", "closed", "reload", "offline", "overload", "api"];
+const SITES: [&str; 8] = [
+    "hidden", "closed", "reload", "bfcache", "offline", "overload", "overflow", "api",
+];
 
 impl Rig {
     async fn start() -> Rig {
@@ -52,9 +54,13 @@ impl Rig {
 
     /// Opens the scenario page for `site` and waits for the tracker to run.
     async fn open(&self, site: &str, path: &str, max_age_ms: u32) {
-        let url = self
-            .origin
-            .url(&format!("/page/{path}?site={site}&age={max_age_ms}"));
+        self.open_with_batch_size(site, path, max_age_ms, 20).await;
+    }
+
+    async fn open_with_batch_size(&self, site: &str, path: &str, max_age_ms: u32, events: u32) {
+        let url = self.origin.url(&format!(
+            "/page/{path}?site={site}&age={max_age_ms}&batch={events}"
+        ));
         self.browser
             .client
             .goto(&url)
@@ -84,6 +90,40 @@ impl Rig {
         let cookie = self.collector.login(&self.http).await;
         let answer = self.http.get(url).header("cookie", cookie).send().await;
         answer.ok()?.json().await.ok()
+    }
+
+    /// The collector's `/api/v1/sites` entry for `site`.
+    async fn site_info(&self, site: &str) -> Option<SiteInfo> {
+        let cookie = self.collector.login(&self.http).await;
+        let answer = self
+            .http
+            .get(self.collector.url("/api/v1/sites"))
+            .header("cookie", cookie)
+            .send()
+            .await;
+        let sites: Vec<SiteInfo> = answer.ok()?.json().await.ok()?;
+        sites.into_iter().find(|info| info.site == site)
+    }
+
+    /// The tracker's `localStorage` entries for `site` on the current page: stored batches
+    /// and the count of events given up (`perfscope:<site>:lost`).
+    async fn stored_for(&self, site: &str) -> (usize, u32) {
+        let stored = self
+            .browser
+            .client
+            .execute(
+                "const site = arguments[0]; \
+                 const batches = Object.keys(localStorage) \
+                   .filter((key) => key.startsWith(`perfscope:${site}:b:`)).length; \
+                 return [batches, Number(localStorage.getItem(`perfscope:${site}:lost`) || 0)];",
+                vec![json!(site)],
+            )
+            .await
+            .expect("reading localStorage");
+        (
+            stored[0].as_u64().expect("a batch count") as usize,
+            stored[1].as_u64().expect("a lost count") as u32,
+        )
     }
 
     async fn set_offline(&self, offline: bool) {
@@ -257,7 +297,7 @@ async fn a_tab_closed_mid_page_loses_nothing() {
 
 #[tokio::test]
 #[ignore = "needs Chromium and the built wasm: run with `cargo xtask test`"]
-async fn reload_and_back_forward_cache_lose_and_repeat_nothing() {
+async fn a_reload_loses_and_repeats_nothing() {
     let rig = Rig::start().await;
     let client = &rig.browser.client;
     rig.open("reload", "first", 60_000).await;
@@ -265,25 +305,68 @@ async fn reload_and_back_forward_cache_lose_and_repeat_nothing() {
     client.refresh().await.unwrap();
     rig.wait_ready().await;
     rig.steps(4, 8).await;
-    // Away and back: the page may be restored from the back/forward cache, where it
-    // keeps running with the same tracker.
+    client.goto("about:blank").await.unwrap();
+    let report = rig.expect_exactly_once("reload", 8).await;
+    let kinds: BTreeSet<NavigationType> = report.page_views.values().copied().collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([NavigationType::Navigate, NavigationType::Reload]),
+        "the first load and its reload"
+    );
+    rig.browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built wasm: run with `cargo xtask test`"]
+async fn a_back_forward_cache_navigation_loses_and_repeats_nothing() {
+    let rig = Rig::start().await;
+    let client = &rig.browser.client;
+    rig.open("bfcache", "first", 60_000).await;
+    rig.steps(0, 4).await;
+    // Away and back: the page is restored from the back/forward cache, where it keeps
+    // running with the same tracker, which starts a new page view.
     client
-        .goto(&rig.origin.url("/page/elsewhere?site=reload&age=60000"))
+        .goto(&rig.origin.url("/page/elsewhere?site=bfcache&age=60000"))
         .await
         .unwrap();
     rig.wait_ready().await;
+    rig.steps(4, 6).await;
     client.back().await.unwrap();
     rig.wait_ready().await;
     let restored = client
         .execute("return window.restoredFromCache === true", vec![])
         .await
         .unwrap();
-    eprintln!("reload: back navigation restored from the back/forward cache: {restored}");
-    rig.steps(8, 12).await;
+    assert_eq!(
+        restored,
+        json!(true),
+        "Chromium restored the page from the back/forward cache"
+    );
+    rig.steps(6, 10).await;
     client.goto("about:blank").await.unwrap();
-    let report = rig.expect_exactly_once("reload", 12).await;
+    let report = rig.expect_exactly_once("bfcache", 10).await;
     let kinds: BTreeSet<NavigationType> = report.page_views.values().copied().collect();
-    assert!(kinds.contains(&NavigationType::Reload), "{kinds:?}");
+    assert!(
+        kinds.contains(&NavigationType::BackForwardCache),
+        "the restore is its own page view: {kinds:?}"
+    );
+    // The steps after the restore belong to the restored page view.
+    let restored_view = report
+        .page_views
+        .iter()
+        .find(|(_, kind)| **kind == NavigationType::BackForwardCache)
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    let after_restore: BTreeSet<u32> = rig
+        .origin
+        .deliveries("bfcache")
+        .iter()
+        .filter(|d| d.batch.page_view == restored_view)
+        .flat_map(|d| d.batch.custom_metrics.clone())
+        .filter(|m| m.name == "step")
+        .map(|m| m.value as u32)
+        .collect();
+    assert_eq!(after_restore, (6..10).collect::<BTreeSet<u32>>());
     rig.browser.close().await;
 }
 
@@ -345,6 +428,134 @@ async fn a_collector_answering_503_is_retried_until_it_recovers() {
     rig.origin.set_collector_down(false);
     let report = rig.expect_exactly_once("overload", 6).await;
     assert!(report.not_acked_posts >= 2);
+    rig.browser.close().await;
+}
+
+/// The collector is down long enough for the page's `localStorage` queue to overflow:
+/// the oldest batches are given up, and their events are reported as `lost` by a later
+/// batch; the collector counts them and the batches that never came.
+#[tokio::test]
+#[ignore = "needs Chromium and the built wasm: run with `cargo xtask test`"]
+async fn an_overflowing_store_reports_what_it_gave_up() {
+    const SITE: &str = "overflow";
+    // Two events a batch, one step (a metric and an API call) each: 90 steps make more
+    // batches than the 64 the tracker keeps (`outbox::MAX_STORED_BATCHES`).
+    const STEPS: u32 = 90;
+    let rig = Rig::start().await;
+    rig.origin.set_collector_down(true);
+    rig.open_with_batch_size(SITE, "overflow", 200, 2).await;
+    rig.steps(0, STEPS).await;
+    // Every batch formed (age 200 ms), the oldest given up for space.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Each batch formed carries the count given up before it; the rest waits in storage.
+    let (stored_while_down, pending_lost) = rig.stored_for(SITE).await;
+    eprintln!(
+        "{SITE}: while down, {stored_while_down} batches stored, {pending_lost} events given up \
+         and not yet reported"
+    );
+    assert_eq!(
+        stored_while_down, 64,
+        "the store is full while the collector is down"
+    );
+    assert!(pending_lost > 0, "events were given up for space");
+
+    rig.origin.set_collector_down(false);
+    eventually(
+        "the stored batches to be delivered",
+        Duration::from_secs(60),
+        || async { (rig.stored_for(SITE).await.0 == 0).then_some(()) },
+    )
+    .await;
+    // One more batch carries the count still waiting in storage.
+    rig.steps(STEPS, STEPS + 1).await;
+    eventually(
+        "the count to be reported",
+        Duration::from_secs(20),
+        || async { (rig.stored_for(SITE).await == (0, 0)).then_some(()) },
+    )
+    .await;
+
+    // What the collector acknowledged, one copy per (page view, seq). The page stays
+    // open: leaving would measure more, and its last beacon might still be on its way.
+    let mut acked: BTreeMap<(String, u32), Batch> = BTreeMap::new();
+    for delivery in rig.origin.deliveries(SITE) {
+        if (200..300).contains(&delivery.status) {
+            let batch = delivery.batch;
+            acked.insert((batch.page_view.clone(), batch.seq), batch);
+        }
+    }
+    let reported_lost: u64 = acked.values().map(|b| u64::from(b.lost)).sum();
+    // Per page view: event ids are numbered from 0 and every one was either delivered
+    // or counted as lost; the seq numbers that never arrived are the missing batches.
+    let mut ids_per_view: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
+    let mut seqs_per_view: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    for ((view, seq), batch) in &acked {
+        seqs_per_view.entry(view).or_default().insert(*seq);
+        let ids = batch
+            .vitals
+            .iter()
+            .map(|v| v.id.as_str())
+            .chain(batch.api_calls.iter().map(|c| c.id.as_str()))
+            .chain(batch.custom_metrics.iter().map(|m| m.id.as_str()))
+            .chain(batch.long_frames.iter().map(|f| f.id.as_str()))
+            .chain(batch.assets.iter().map(|a| a.id.as_str()))
+            .chain(batch.memory.iter().map(|m| m.id.as_str()));
+        let entry = ids_per_view.entry(view).or_default();
+        for id in ids {
+            let counter: u64 = id
+                .rsplit('-')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("event id {id} ends in its number"));
+            entry.0 = entry.0.max(counter + 1);
+            entry.1.insert(id);
+        }
+    }
+    let numbered: u64 = ids_per_view.values().map(|(n, _)| n).sum();
+    let delivered = ids_per_view
+        .values()
+        .map(|(_, ids)| ids.len())
+        .sum::<usize>() as u64;
+    assert_eq!(
+        delivered + reported_lost,
+        numbered,
+        "every event measured was delivered or reported lost"
+    );
+    let missing: u64 = seqs_per_view
+        .values()
+        .map(|seqs| u64::from(seqs.last().map_or(0, |last| last + 1)) - seqs.len() as u64)
+        .sum();
+    assert!(missing > 0, "the batches given up never arrived");
+    let stored_calls = rig.stored_step_calls(SITE).await.unwrap_or(0);
+    let delivered_calls = acked
+        .values()
+        .flat_map(|b| b.api_calls.iter())
+        .filter(|c| c.path == "/api/items/:id")
+        .count() as u64;
+    assert_eq!(stored_calls, delivered_calls, "API calls stored once each");
+    eprintln!(
+        "{SITE}: {numbered} events measured, {delivered} delivered, {reported_lost} reported lost; {} batches delivered, {missing} missing",
+        acked.len()
+    );
+
+    // The collector's own counts (store contract: `SiteInfo::lost_events` and
+    // `missing_batches`).
+    let info = eventually("the site's counts", Duration::from_secs(10), || async {
+        rig.site_info(SITE).await
+    })
+    .await;
+    eprintln!(
+        "{SITE}: collector says lost_events {}, missing_batches {}",
+        info.lost_events, info.missing_batches
+    );
+    assert_eq!(
+        info.lost_events, reported_lost,
+        "the collector's lost_events"
+    );
+    assert_eq!(
+        info.missing_batches, missing,
+        "the collector's missing_batches"
+    );
     rig.browser.close().await;
 }
 

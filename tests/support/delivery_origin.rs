@@ -85,7 +85,7 @@ impl TestOrigin {
 /// make events whose number it knows.
 const PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>delivery test</title>
-<script src="/tracker/perfscope.js" data-site="SITE" data-max-age="AGE" async></script>
+<script src="/tracker/perfscope.js" data-site="SITE" data-max-age="AGE" data-max-batch="BATCH" async></script>
 </head><body><h1>Delivery test page</h1><p>Every step is one custom metric and one API call.</p>
 <script>
   // Whether the browser restored this page from the back/forward cache.
@@ -104,7 +104,13 @@ async fn page(
 ) -> Html<String> {
     let site = params.get("site").map_or("delivery", String::as_str);
     let age = params.get("age").map_or("60000", String::as_str);
-    Html(PAGE.replace("SITE", site).replace("AGE", age))
+    // The tracker's own default unless a test asks for small batches.
+    let batch = params.get("batch").map_or("20", String::as_str);
+    Html(
+        PAGE.replace("SITE", site)
+            .replace("AGE", age)
+            .replace("BATCH", batch),
+    )
 }
 
 async fn tracker_file(Path(file): Path<String>) -> Response {
