@@ -300,7 +300,11 @@ impl Pipeline {
         self.next_seq = self.next_seq.wrapping_add(1);
         let lost = self.outbox.take_lost();
         let batch = assemble(&self.header, seq, lost, measurements);
-        let events = u32::try_from(batch.event_count()).unwrap_or(u32::MAX);
+        // What giving this batch up would lose: its events and the count it carries of
+        // events given up before it, which would otherwise vanish with it.
+        let events = u32::try_from(batch.event_count())
+            .unwrap_or(u32::MAX)
+            .saturating_add(lost);
         let body = batch_to_json(&batch);
         let now = wall_clock_ms(&self.performance, self.now_ms());
         let key = batch_key(now, &self.header.page_view, seq);
