@@ -6,7 +6,9 @@
 //! Each scenario uses its own site key. "Exactly once" is checked twice: the collector's
 //! own counts (it stores API calls and vitals, deduplicated by event id) equal the number
 //! the page produced, and every custom metric the page recorded appears in an
-//! acknowledged batch under exactly one event id.
+//! acknowledged batch under exactly one event id. Where the tracker must give events up
+//! (its `localStorage` queue is full), each one is reported as `lost` by a later batch,
+//! and the collector's per-site counts agree.
 //!
 //! Ignored by plain `cargo test`; `cargo xtask test` builds what they need and runs them.
 
@@ -438,9 +440,10 @@ async fn a_collector_answering_503_is_retried_until_it_recovers() {
 #[ignore = "needs Chromium and the built wasm: run with `cargo xtask test`"]
 async fn an_overflowing_store_reports_what_it_gave_up() {
     const SITE: &str = "overflow";
-    // Two events a batch, one step (a metric and an API call) each: 90 steps make more
-    // batches than the 64 the tracker keeps (`outbox::MAX_STORED_BATCHES`).
-    const STEPS: u32 = 90;
+    // Two events a batch, one step (a metric and an API call) each: 150 steps make more
+    // than twice the 64 batches the tracker keeps (`outbox::MAX_STORED_BATCHES`), so
+    // batches that carry a count of given-up events are given up in turn.
+    const STEPS: u32 = 150;
     let rig = Rig::start().await;
     rig.origin.set_collector_down(true);
     rig.open_with_batch_size(SITE, "overflow", 200, 2).await;
