@@ -859,9 +859,23 @@ async fn prerendered_then_activated() {
 async fn prerendered_never_activated() {
     let h = Harness::start("prerender-unused").await;
     launch_prerender(&h).await;
-    // Longer than the tracker's batch age (5 s by default), then the prerender is thrown
-    // away: the launcher navigates elsewhere.
-    tokio::time::sleep(Duration::from_millis(6500)).await;
+    // The prerender lives longer than the tracker's batch age (5 s by default); then it
+    // is thrown away: the launcher navigates elsewhere.
+    let outlived = eventually(
+        "the prerender to outlive the tracker's batch age",
+        Duration::from_secs(20),
+        || async {
+            h.server
+                .prerender_probes()
+                .into_iter()
+                .find(|probe| probe.at > 6000.0)
+        },
+    )
+    .await;
+    assert!(
+        outlived.prerendering,
+        "still prerendering after 6 s: {outlived:?}"
+    );
     h.browser
         .client
         .goto(&h.server.url("/scenarios/elsewhere.html"))

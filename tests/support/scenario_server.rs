@@ -39,11 +39,14 @@ struct Recorded {
     prerender_probes: Vec<PrerenderProbe>,
 }
 
-/// A prerendered scenario page's note that the tracker runs in it.
+/// A prerendered scenario page's note about itself: the tracker runs in it, or it has
+/// lived past the tracker's batch age.
 #[derive(Clone, Debug, Deserialize)]
 pub struct PrerenderProbe {
-    /// `document.prerendering` when the tracker was seen ready.
+    /// `document.prerendering` when the note was sent.
     pub prerendering: bool,
+    /// `performance.now()` when the note was sent.
+    pub at: f64,
 }
 
 #[derive(Clone)]
