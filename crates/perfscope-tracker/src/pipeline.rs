@@ -132,13 +132,18 @@ fn new_header(
     route_patterns: &[RoutePattern],
     navigation_type: NavigationType,
 ) -> BatchHeader {
-    let path = window.location().pathname().unwrap_or_default();
     BatchHeader {
         site,
         page_view: hex(&random_bytes::<16>(window)),
-        page: crate::url_path::page_path(&route_of(&path, route_patterns)),
+        page: current_page(window, route_patterns),
         context: page_context::read(window, navigation_type),
     }
+}
+
+/// The templated route of the page's current path.
+fn current_page(window: &Window, route_patterns: &[RoutePattern]) -> String {
+    let path = window.location().pathname().unwrap_or_default();
+    crate::url_path::page_path(&route_of(&path, route_patterns))
 }
 
 /// Records one measurement stamped with the next event id and the wall-clock time of
@@ -198,6 +203,13 @@ pub(crate) fn recorded_metrics() -> Vec<CustomMetricEvent> {
 /// Vitals recorded afterwards belong to it.
 pub(crate) fn begin_page_view(navigation_type: NavigationType) {
     with_pipeline(|pipeline| {
+        if pipeline.held_for_prerender().is_some() {
+            // A route change while prerendered (a router starting up): nobody saw the old
+            // route, so the page view the user will see is this one, at the new route.
+            // Forming the old one's batch would leave it in storage if never shown.
+            pipeline.header.page = current_page(&pipeline.window, &pipeline.route_patterns);
+            return;
+        }
         // What was measured so far belongs to the old page view's header.
         pipeline.form_all_batches();
         pipeline.header = new_header(

@@ -157,9 +157,18 @@ fn install_activated(window: &Window, document: &Document, performance: &Perform
     report_ttfb_after_load(window, document);
 }
 
+/// Until a prerendered page is shown nothing is measured (`install` waits for it): there
+/// is nothing to end, and finalising LCP then would refuse the one the user sees.
+fn waits_for_activation() -> bool {
+    with_vitals(|vitals| vitals.performance.is_none()) == Some(true)
+}
+
 /// The page is being hidden or left: LCP is final, CLS and INP are reported if they
 /// changed since the last time the page was hidden.
 pub(crate) fn on_page_hidden() {
+    if waits_for_activation() {
+        return;
+    }
     if let Some(records) = with_vitals(|v| {
         v.paint_observer
             .as_ref()
@@ -177,6 +186,9 @@ pub(crate) fn on_page_hidden() {
 /// A single-page-app route change ends this page view: what it measured is reported,
 /// and CLS and INP start over for the next one.
 pub(crate) fn on_soft_navigation(_perf_time_ms: f64) {
+    if waits_for_activation() {
+        return;
+    }
     finalize_lcp();
     report_cls();
     report_inp();
