@@ -680,13 +680,13 @@ async fn hidden_from_the_start() {
     h.finish().await;
 }
 
-/// Opens the launcher page, which asks Chromium to prerender `prerendered.html`, and
-/// waits until the tracker runs inside that prerender. Fails loudly when the browser did
-/// not prerender: every prerender assertion would otherwise hold vacuously.
-async fn launch_prerender(h: &Harness) {
+/// Opens a launcher page, which asks Chromium to prerender `prerendered.html`, and waits
+/// until the tracker runs inside that prerender. Fails loudly when the browser did not
+/// prerender: every prerender assertion would otherwise hold vacuously.
+async fn launch_prerender(h: &Harness, launcher: &str) {
     h.browser
         .client
-        .goto(&h.server.url("/scenarios/prerender.html"))
+        .goto(&h.server.url(&format!("/scenarios/{launcher}")))
         .await
         .expect("opening the launcher page");
     let probe = eventually(
@@ -717,7 +717,30 @@ async fn page_number(h: &Harness, script: &str) -> f64 {
 #[ignore = "needs Chromium, the built tracker and npm web-vitals: run with `cargo xtask test`"]
 async fn prerendered_then_activated() {
     let h = Harness::start("prerender").await;
-    launch_prerender(&h).await;
+    let tracked = activate_prerender(&h, "prerender.html", "/scenarios/prerendered.html").await;
+    assert_eq!(tracked[0].route, "/scenarios/prerendered.html");
+    h.finish().await;
+}
+
+/// The app changes its route (History API) while prerendered, as routers do on start:
+/// the user still sees one page, at the new route, and measures it as web-vitals does.
+#[tokio::test]
+#[ignore = "needs Chromium, the built tracker and npm web-vitals: run with `cargo xtask test`"]
+async fn prerendered_app_changes_route_before_activation() {
+    let h = Harness::start("prerender-spa").await;
+    let tracked = activate_prerender(&h, "prerender-spa.html", "/scenarios/prerendered/home").await;
+    assert_eq!(
+        tracked[0].route, "/scenarios/prerendered/home",
+        "the page view is named after the route the user saw"
+    );
+    h.finish().await;
+}
+
+/// Launches the prerender, activates it by following the launcher's link, and checks
+/// the prerendered page view against web-vitals and the browser's own entries. The
+/// shown page's path is `shown_path`. Returns the tracker's page views (exactly one).
+async fn activate_prerender(h: &Harness, launcher: &str, shown_path: &str) -> Vec<TrackedPageView> {
+    launch_prerender(h, launcher).await;
     // Shown well after the prerender started, so that counting from its start instead of
     // from activation would be off by seconds.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -730,7 +753,7 @@ async fn prerendered_then_activated() {
     h.click("activate").await;
     eventually("the prerendered page", Duration::from_secs(10), || async {
         let url = h.browser.client.current_url().await.ok()?;
-        url.path().ends_with("prerendered.html").then_some(())
+        (url.path() == shown_path).then_some(())
     })
     .await;
     wait_for_tracker(&h.browser.client).await;
@@ -746,7 +769,7 @@ async fn prerendered_then_activated() {
         "the page shown is the prerendered document"
     );
     let activation_start = page_number(
-        &h,
+        h,
         "return performance.getEntriesByType('navigation')[0].activationStart",
     )
     .await;
@@ -805,17 +828,17 @@ async fn prerendered_then_activated() {
     // Measured from activation, as the browser's own entries say.
     let since_activation = |start: f64| (start - activation_start).max(0.0);
     let fcp_entry = page_number(
-        &h,
+        h,
         "return performance.getEntriesByName('first-contentful-paint')[0].startTime",
     )
     .await;
     let response_start = page_number(
-        &h,
+        h,
         "return performance.getEntriesByType('navigation')[0].responseStart",
     )
     .await;
     let hero_loaded = page_number(
-        &h,
+        h,
         "return performance.getEntriesByType('resource')\
          .find((e) => e.name.includes('/image.svg')).responseEnd",
     )
@@ -851,14 +874,14 @@ async fn prerendered_then_activated() {
         lcp >= since_activation(hero_loaded) && lcp < hero_loaded - activation_start + 500.0,
         "LCP {lcp} counts from activation ({activation_start}): the hero arrived at {hero_loaded}"
     );
-    h.finish().await;
+    tracked
 }
 
 #[tokio::test]
 #[ignore = "needs Chromium, the built tracker and npm web-vitals: run with `cargo xtask test`"]
 async fn prerendered_never_activated() {
     let h = Harness::start("prerender-unused").await;
-    launch_prerender(&h).await;
+    launch_prerender(&h, "prerender.html").await;
     // The prerender lives longer than the tracker's batch age (5 s by default); then it
     // is thrown away: the launcher navigates elsewhere.
     let outlived = eventually(

@@ -70,6 +70,8 @@ pub struct ScenarioServer {
 pub struct TrackedPageView {
     pub id: String,
     pub navigation_type: NavigationType,
+    /// The templated route of its first batch.
+    pub route: String,
     pub vitals: Vec<VitalEvent>,
 }
 
@@ -138,6 +140,7 @@ impl ScenarioServer {
                     views.push(TrackedPageView {
                         id: batch.page_view.clone(),
                         navigation_type: batch.context.navigation_type,
+                        route: batch.page.clone(),
                         vitals: Vec::new(),
                     });
                     views.last_mut().unwrap()
