@@ -3,7 +3,7 @@
 //! its timer, and the choice of channel while the page lives and as it goes away.
 
 use crate::acceptance::measurement_is_acceptable;
-use crate::browser::{set_timeout, wall_clock_ms};
+use crate::browser::{callback, on_settled, set_timeout, wall_clock_ms};
 use crate::entropy::random_bytes;
 use crate::ids::{hex, EventIds};
 use crate::json::batch_to_json;
@@ -11,16 +11,15 @@ use crate::local_store::LocalStore;
 use crate::measurement::{assemble, BatchHeader, Measurement};
 use crate::outbox::{Channel, Dispatch, Outbox};
 use crate::page_context;
-use crate::queue::{BatchQueue, NextSend};
+use crate::queue::{BatchQueue, NextSend, SendOutcome};
 use crate::resource_timing::join_network_timing;
 use crate::stored_batch::batch_key;
-use crate::transport::{settle, Transport};
+use crate::transport::{send_result, SendResult, Transport};
 use crate::url_path::{route_of, RoutePattern};
 use js_sys::Function;
 use perfscope_model::{Attribution, CustomMetricEvent, NavigationType, VitalEvent, VitalName};
 use std::cell::RefCell;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 use web_sys::{Performance, Window};
 
 /// Custom metrics kept for `getMetrics()`: enough for any sane page view, bounded for
@@ -73,14 +72,12 @@ fn with_pipeline<R>(f: impl FnOnce(&mut Pipeline) -> R) -> Option<R> {
 }
 
 pub(crate) fn install(setup: Setup) {
-    let on_timer = Closure::<dyn Fn()>::new(|| {
+    let on_timer = callback(|_| {
         with_pipeline(|pipeline| {
             pipeline.timer = None;
             pipeline.pump();
         });
-    })
-    .into_js_value()
-    .unchecked_into();
+    });
     let header = new_header(
         &setup.window,
         setup.site.clone(),
@@ -298,15 +295,7 @@ impl Pipeline {
             self.outbox.beacon_handed_over(&key);
             return;
         }
-        let pending = self.transport.post(&body, channel == Channel::KeepAlive);
-        wasm_bindgen_futures::spawn_local(async move {
-            let result = match pending {
-                Ok(pending) => settle(pending).await,
-                Err(_) => crate::transport::SendResult {
-                    outcome: crate::queue::SendOutcome::Retry,
-                    retry_after_ms: None,
-                },
-            };
+        let finished = move |result: SendResult| {
             with_pipeline(|pipeline| {
                 let now = pipeline.now_ms();
                 let jitter = js_sys::Math::random();
@@ -318,7 +307,17 @@ impl Pipeline {
                 }
                 pipeline.pump();
             });
-        });
+        };
+        match self.transport.post(&body, channel == Channel::KeepAlive) {
+            Ok(pending) => on_settled(&pending, move |settled| finished(send_result(settled))),
+            // Decided later, as an answer would be: the pipeline is borrowed right now.
+            Err(_) => on_settled(&js_sys::Promise::resolve(&JsValue::NULL), move |_| {
+                finished(SendResult {
+                    outcome: SendOutcome::Retry,
+                    retry_after_ms: None,
+                })
+            }),
+        }
     }
 
     fn arm_timer(&mut self, due_ms: f64, now_ms: f64) {
