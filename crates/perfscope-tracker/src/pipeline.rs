@@ -2,22 +2,21 @@
 //! batching by count and age, the outbox of formed batches mirrored in `localStorage`,
 //! its timer, and the choice of channel while the page lives and as it goes away.
 
-use crate::acceptance::measurement_is_acceptable;
 use crate::browser::{callback, on_settled, set_timeout, wall_clock_ms};
+use crate::custom_metrics::RecordedMetric;
 use crate::entropy::random_bytes;
 use crate::ids::{hex, EventIds};
-use crate::json::batch_to_json;
 use crate::local_store::LocalStore;
-use crate::measurement::{assemble, BatchHeader, Measurement};
+use crate::measurement::{batch_json, BatchHeader, Measurement};
 use crate::outbox::{Channel, Dispatch, Outbox};
 use crate::page_context;
 use crate::queue::{BatchQueue, NextSend, SendOutcome};
-use crate::resource_timing::join_network_timing;
+use crate::resource_timing::network_timing;
 use crate::stored_batch::batch_key;
 use crate::transport::{send_result, SendResult, Transport};
 use crate::url_path::{route_of, RoutePattern};
 use js_sys::Function;
-use perfscope_model::{Attribution, CustomMetricEvent, NavigationType, VitalEvent, VitalName};
+use perfscope_model::{Attribution, NavigationType, VitalEvent, VitalName};
 use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 use web_sys::{Performance, Window};
@@ -39,7 +38,7 @@ pub(crate) struct Pipeline {
     transport: Transport,
     timer: Option<ArmedTimer>,
     on_timer: Function,
-    metrics: Vec<CustomMetricEvent>,
+    metrics: Vec<RecordedMetric>,
 }
 
 struct ArmedTimer {
@@ -132,12 +131,14 @@ fn new_header(
 }
 
 /// Records one measurement stamped with the next event id and the wall-clock time of
-/// `perf_time_ms` (`performance.now()` clock).
-pub(crate) fn record(perf_time_ms: f64, make: impl FnOnce(String, f64) -> Measurement) {
+/// `perf_time_ms` (`performance.now()` clock); `make` gives `None` for a measurement the
+/// collector would refuse.
+pub(crate) fn record(perf_time_ms: f64, make: impl FnOnce(String, f64) -> Option<Measurement>) {
     with_pipeline(|pipeline| {
         let ts = wall_clock_ms(&pipeline.performance, perf_time_ms);
-        let measurement = make(pipeline.ids.next_id(), ts);
-        pipeline.enqueue(measurement);
+        if let Some(measurement) = make(pipeline.ids.next_id(), ts) {
+            pipeline.enqueue(measurement);
+        }
     });
 }
 
@@ -149,7 +150,7 @@ pub(crate) fn record_vital(
     attribution: Option<Attribution>,
 ) {
     record(perf_time_ms, |id, ts| {
-        Measurement::Vital(VitalEvent {
+        Measurement::vital(&VitalEvent {
             id,
             ts,
             name,
@@ -161,15 +162,14 @@ pub(crate) fn record_vital(
 
 /// Keeps a custom metric for `metrics()` and queues it. `false` when the tracker is not
 /// running or the collector would refuse the metric (name, value or meta out of bounds).
-pub(crate) fn record_custom_metric(make: impl FnOnce(String, f64) -> CustomMetricEvent) -> bool {
+pub(crate) fn record_custom_metric(make: impl FnOnce(String, f64) -> RecordedMetric) -> bool {
     with_pipeline(|pipeline| {
         let now = pipeline.performance.now();
         let ts = wall_clock_ms(&pipeline.performance, now);
         let metric = make(pipeline.ids.next_id(), ts);
-        let measurement = Measurement::CustomMetric(metric.clone());
-        if !measurement_is_acceptable(&measurement) {
+        let Some(measurement) = Measurement::custom_metric(&metric) else {
             return false;
-        }
+        };
         if pipeline.metrics.len() < MAX_KEPT_METRICS {
             pipeline.metrics.push(metric);
         }
@@ -180,7 +180,7 @@ pub(crate) fn record_custom_metric(make: impl FnOnce(String, f64) -> CustomMetri
 }
 
 /// The custom metrics recorded in the current page view.
-pub(crate) fn recorded_metrics() -> Vec<CustomMetricEvent> {
+pub(crate) fn recorded_metrics() -> Vec<RecordedMetric> {
     with_pipeline(|pipeline| pipeline.metrics.clone()).unwrap_or_default()
 }
 
@@ -220,9 +220,6 @@ impl Pipeline {
     }
 
     fn enqueue(&mut self, measurement: Measurement) {
-        if !measurement_is_acceptable(&measurement) {
-            return;
-        }
         let now = self.now_ms();
         let dropped = self.batcher.push(measurement, now);
         self.outbox.add_lost(dropped);
@@ -268,16 +265,18 @@ impl Pipeline {
             return;
         }
         for measurement in &mut measurements {
-            if let Measurement::ApiCall(call, Some(lookup)) = measurement {
-                join_network_timing(&self.performance, call, lookup);
+            let Some(lookup) = measurement.timing.take() else {
+                continue;
+            };
+            if let Some((timing, body_size)) = network_timing(&self.performance, &lookup) {
+                measurement.add_network_timing(&timing, body_size);
             }
         }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let lost = self.outbox.take_lost();
-        let batch = assemble(&self.header, seq, lost, measurements);
-        let events = u32::try_from(batch.event_count()).unwrap_or(u32::MAX);
-        let body = batch_to_json(&batch);
+        let events = u32::try_from(measurements.len()).unwrap_or(u32::MAX);
+        let body = batch_json(&self.header, seq, lost, &measurements);
         let now = wall_clock_ms(&self.performance, self.now_ms());
         let key = batch_key(now, &self.header.page_view, seq);
         self.store.save(&key, events, &body);
