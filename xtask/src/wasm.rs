@@ -1,6 +1,6 @@
 //! Builds the two wasm artefacts: the standalone tracker and the Trunk-built dashboard.
 
-use crate::shell::{cargo, run};
+use crate::shell::{cargo, output_of, run};
 use crate::toolchain::Tools;
 use crate::wasm_names;
 use anyhow::{bail, Context, Result};
@@ -8,9 +8,21 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub const TRACKER_DIST: &str = "target/dist/tracker";
 pub const DASHBOARD_DIST: &str = "target/dist/dashboard";
+
+/// The standalone tracker is compiled by a nightly toolchain that rebuilds the standard
+/// library with `panic = immediate-abort`: std's panic handler formats its message, and
+/// every `Vec` growth can panic ("capacity overflow"), so on stable Rust's formatting
+/// machinery, panic messages and their source paths stay in the wasm whatever the
+/// tracker's code does: about 16 KB raw, 6.7 KB brotli of its budget. Only the
+/// one-script-tag build is affected; Rust apps that link the tracker use their own
+/// toolchain. Without nightly the stable build is used, with a warning.
+const SIZE_TOOLCHAIN: &str = "nightly";
+/// Its own target dir: sharing one with stable builds would rebuild both every time.
+const SIZE_TARGET_DIR: &str = "target/tracker-nightly";
 
 /// The wasm features rustc emits by default; wasm-opt must be told, or it rejects the
 /// module. index.html passes the same list to Trunk's wasm-opt run.
@@ -43,21 +55,9 @@ pub fn build_all(root: &Path, tools: &Tools) -> Result<()> {
 
 /// The one-script-tag build: wasm-bindgen's `web` output plus the loader script.
 pub fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
-    run(cargo().args([
-        "build",
-        "-p",
-        "perfscope-tracker",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "wasm-release",
-        "--features",
-        "standalone",
-    ]))?;
+    let compiled = compile_tracker(root)?;
     let out = root.join(TRACKER_DIST);
     std::fs::create_dir_all(&out)?;
-    let compiled = root.join("target/wasm32-unknown-unknown/wasm-release/perfscope_tracker.wasm");
     run(tools
         .command("wasm-bindgen")
         .args([
@@ -87,6 +87,83 @@ pub fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
     )
     .context("copying the tracker's loader script")?;
     Ok(wasm)
+}
+
+const TRACKER_BUILD: [&str; 10] = [
+    "build",
+    "-p",
+    "perfscope-tracker",
+    "--lib",
+    "--target",
+    "wasm32-unknown-unknown",
+    "--profile",
+    "wasm-release",
+    "--features",
+    "standalone",
+];
+
+/// The tracker's wasm as rustc wrote it: by nightly with a size-built std where it can,
+/// else by the stable toolchain.
+fn compile_tracker(root: &Path) -> Result<PathBuf> {
+    let output = "wasm32-unknown-unknown/wasm-release/perfscope_tracker.wasm";
+    if ensure_size_toolchain() {
+        let target_dir = root.join(SIZE_TARGET_DIR);
+        let built = run(Command::new("rustup")
+            .args(["run", SIZE_TOOLCHAIN, "cargo"])
+            .args(TRACKER_BUILD)
+            .args(["-Zbuild-std=std,panic_abort", "--target-dir"])
+            .arg(&target_dir)
+            // Only the wasm: with `--target`, RUSTFLAGS leave build scripts and proc
+            // macros alone.
+            .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort")
+            .env_remove("RUSTC")
+            .env_remove("RUSTDOC"));
+        match built {
+            Ok(()) => return Ok(target_dir.join(output)),
+            Err(error) => eprintln!(
+                "warning: the size-optimised tracker build failed ({error:#}); \
+                 building with the stable toolchain, which is ~6.7 KB brotli larger"
+            ),
+        }
+    } else {
+        eprintln!(
+            "warning: no {SIZE_TOOLCHAIN} toolchain with rust-src; the tracker is built \
+             with the stable one, which is ~6.7 KB brotli larger"
+        );
+    }
+    run(cargo().args(TRACKER_BUILD))?;
+    Ok(root.join("target").join(output))
+}
+
+/// The nightly toolchain and its standard library sources, installed when missing.
+fn ensure_size_toolchain() -> bool {
+    let has_std_sources = || {
+        output_of(Command::new("rustup").args([
+            "run",
+            SIZE_TOOLCHAIN,
+            "rustc",
+            "--print",
+            "sysroot",
+        ]))
+        .is_some_and(|sysroot| {
+            Path::new(&sysroot)
+                .join("lib/rustlib/src/rust/library/std")
+                .is_dir()
+        })
+    };
+    if has_std_sources() {
+        return true;
+    }
+    let installed = run(Command::new("rustup").args([
+        "toolchain",
+        "install",
+        SIZE_TOOLCHAIN,
+        "--profile",
+        "minimal",
+        "--component",
+        "rust-src",
+    ]));
+    installed.is_ok() && has_std_sources()
 }
 
 /// Short import/export names in wasm and glue, then the glue minified: together about
