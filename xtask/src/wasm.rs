@@ -13,16 +13,18 @@ use std::process::Command;
 pub const TRACKER_DIST: &str = "target/dist/tracker";
 pub const DASHBOARD_DIST: &str = "target/dist/dashboard";
 
-/// The standalone tracker is compiled by a nightly toolchain that rebuilds the standard
-/// library with `panic = immediate-abort`: std's panic handler formats its message, and
-/// every `Vec` growth can panic ("capacity overflow"), so on stable Rust's formatting
-/// machinery, panic messages and their source paths stay in the wasm whatever the
-/// tracker's code does: about 16 KB raw, 6.7 KB brotli of its budget. Only the
-/// one-script-tag build is affected; Rust apps that link the tracker use their own
-/// toolchain. Without nightly the stable build is used, with a warning.
-const SIZE_TOOLCHAIN: &str = "nightly";
-/// Its own target dir: sharing one with stable builds would rebuild both every time.
-const SIZE_TARGET_DIR: &str = "target/tracker-nightly";
+/// The standalone tracker is compiled with a standard library rebuilt for
+/// `panic = immediate-abort` (`-Zbuild-std`, enabled on the stable compiler with
+/// `RUSTC_BOOTSTRAP=1`, as the fuzz target is): std's panic handler formats its message,
+/// and every `Vec` growth can panic ("capacity overflow"), so with the prebuilt std
+/// Rust's formatting machinery, panic messages and their source paths stay in the wasm
+/// whatever the tracker's code does: about 16 KB raw, 6.9 KB brotli of its budget. A
+/// panic traps either way (`panic = "abort"`). Only the one-script-tag build is
+/// affected; Rust apps that link the tracker build it their own way. Without the std
+/// sources (`rust-src`) the prebuilt std is used, with a warning.
+const SIZE_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort";
+/// Its own target dir: sharing one with the ordinary build would rebuild both every time.
+const SIZE_TARGET_DIR: &str = "target/tracker-size";
 
 /// The wasm features rustc emits by default; wasm-opt must be told, or it rejects the
 /// module. index.html passes the same list to Trunk's wasm-opt run.
@@ -102,68 +104,50 @@ const TRACKER_BUILD: [&str; 10] = [
     "standalone",
 ];
 
-/// The tracker's wasm as rustc wrote it: by nightly with a size-built std where it can,
-/// else by the stable toolchain.
+/// The tracker's wasm as rustc wrote it: with a size-built std where the std sources
+/// are installed, else with the prebuilt one.
 fn compile_tracker(root: &Path) -> Result<PathBuf> {
     let output = "wasm32-unknown-unknown/wasm-release/perfscope_tracker.wasm";
-    if ensure_size_toolchain() {
+    if ensure_std_sources() {
         let target_dir = root.join(SIZE_TARGET_DIR);
-        let built = run(Command::new("rustup")
-            .args(["run", SIZE_TOOLCHAIN, "cargo"])
+        let built = run(cargo()
             .args(TRACKER_BUILD)
             .args(["-Zbuild-std=std,panic_abort", "--target-dir"])
             .arg(&target_dir)
+            .env("RUSTC_BOOTSTRAP", "1")
             // Only the wasm: with `--target`, RUSTFLAGS leave build scripts and proc
             // macros alone.
-            .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort")
-            .env_remove("RUSTC")
-            .env_remove("RUSTDOC"));
+            .env("RUSTFLAGS", SIZE_RUSTFLAGS));
         match built {
             Ok(()) => return Ok(target_dir.join(output)),
             Err(error) => eprintln!(
                 "warning: the size-optimised tracker build failed ({error:#}); \
-                 building with the stable toolchain, which is ~6.7 KB brotli larger"
+                 building with the prebuilt std, which is ~6.9 KB brotli larger"
             ),
         }
     } else {
         eprintln!(
-            "warning: no {SIZE_TOOLCHAIN} toolchain with rust-src; the tracker is built \
-             with the stable one, which is ~6.7 KB brotli larger"
+            "warning: no rust-src component; the tracker is built with the prebuilt std, \
+             which is ~6.9 KB brotli larger"
         );
     }
     run(cargo().args(TRACKER_BUILD))?;
     Ok(root.join("target").join(output))
 }
 
-/// The nightly toolchain and its standard library sources, installed when missing.
-fn ensure_size_toolchain() -> bool {
-    let has_std_sources = || {
-        output_of(Command::new("rustup").args([
-            "run",
-            SIZE_TOOLCHAIN,
-            "rustc",
-            "--print",
-            "sysroot",
-        ]))
-        .is_some_and(|sysroot| {
+/// The standard library's sources for the toolchain running this build, which
+/// `-Zbuild-std` compiles; `rustup component add rust-src` when they are missing.
+fn ensure_std_sources() -> bool {
+    let installed = || {
+        output_of(Command::new("rustc").args(["--print", "sysroot"])).is_some_and(|sysroot| {
             Path::new(&sysroot)
                 .join("lib/rustlib/src/rust/library/std")
                 .is_dir()
         })
     };
-    if has_std_sources() {
-        return true;
-    }
-    let installed = run(Command::new("rustup").args([
-        "toolchain",
-        "install",
-        SIZE_TOOLCHAIN,
-        "--profile",
-        "minimal",
-        "--component",
-        "rust-src",
-    ]));
-    installed.is_ok() && has_std_sources()
+    installed()
+        || (run(Command::new("rustup").args(["component", "add", "rust-src"])).is_ok()
+            && installed())
 }
 
 /// Short import/export names in wasm and glue, then the glue minified: together about
