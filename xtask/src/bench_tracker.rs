@@ -5,7 +5,10 @@
 //! Cost is read from Chromium itself: `Performance.getMetrics`' `ScriptDuration` (all
 //! JavaScript and wasm run on the page's main thread) minus that of the same page
 //! without any library, and the longest task (long-animation-frame, else longtask)
-//! seen during the first seconds. Each page is loaded in a fresh browser session.
+//! seen during the first seconds. A long animation frame names the scripts that ran in
+//! it, so the tasks in which the library's own scripts ran are counted apart: on a busy
+//! machine even the blank page has long frames, which no library caused. Each page is
+//! loaded in a fresh browser session.
 
 use crate::toolchain::Tools;
 use crate::wasm::{self, TRACKER_DIST};
@@ -61,7 +64,9 @@ pub fn bench(root: &Path, tools: &Tools) -> Result<()> {
     let server = StaticServer::start(tracker, web_vitals)?;
     let driver = ChromeDriver::start()?;
     println!("\nstart-up main-thread cost, median of {RUNS} fresh loads each (ms)");
-    println!("page                 script time  over blank   longest task   tasks > 50 ms");
+    println!(
+        "page                 script time  over blank   longest task   tasks > 50 ms   longest with library script"
+    );
     let blank = measure(&driver, &server.url("/bench/blank"))?;
     blank.print("blank page", 0.0);
     let mut worst_task = 0.0f64;
@@ -72,11 +77,11 @@ pub fn bench(root: &Path, tools: &Tools) -> Result<()> {
         let cost = measure(&driver, &server.url(path))?;
         cost.print(name, blank.script_ms);
         if name == "perfscope" {
-            worst_task = cost.longest_task_ms;
+            worst_task = cost.longest_library_task_ms;
         }
     }
     println!(
-        "budget: no task over {LONG_TASK_MS} ms from the tracker (longest seen {worst_task:.1} ms): {}",
+        "budget: no task over {LONG_TASK_MS} ms from the tracker (longest in which its scripts ran {worst_task:.1} ms): {}",
         verdict(worst_task <= LONG_TASK_MS)
     );
     Ok(())
@@ -149,12 +154,18 @@ impl Sizes {
 
 const PAGE_HEAD: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>bench</title>
 <script>
-// Long tasks during start-up, recorded before any library loads.
+// Long tasks during start-up, recorded before any library loads, each with whether a
+// script of the library (served under /tracker/ or /web-vitals/) ran in it.
 window.__tasks = [];
 const type = PerformanceObserver.supportedEntryTypes.includes('long-animation-frame')
   ? 'long-animation-frame' : 'longtask';
+const ours = (script) => /\/(tracker|web-vitals)\//.test(script.sourceURL || '');
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) window.__tasks.push(entry.duration);
+  for (const entry of list.getEntries()) {
+    // Without LoAF (no script list) every long task is counted against the library.
+    const library = entry.scripts ? entry.scripts.some(ours) : true;
+    window.__tasks.push([entry.duration, library]);
+  }
 }).observe({ type, buffered: true });
 </script>"#;
 
@@ -288,6 +299,7 @@ struct Cost {
     script_ms: f64,
     longest_task_ms: f64,
     long_tasks: f64,
+    longest_library_task_ms: f64,
 }
 
 impl Cost {
@@ -298,8 +310,8 @@ impl Cost {
             format!("{:>11}", "-")
         };
         println!(
-            "{name:<20} {:>11.1} {over} {:>14.1} {:>15}",
-            self.script_ms, self.longest_task_ms, self.long_tasks
+            "{name:<20} {:>11.1} {over} {:>14.1} {:>15} {:>29.1}",
+            self.script_ms, self.longest_task_ms, self.long_tasks, self.longest_library_task_ms
         );
     }
 }
@@ -313,20 +325,41 @@ fn measure(driver: &ChromeDriver, url: &str) -> Result<Cost> {
     let mut script = Vec::new();
     let mut longest = Vec::new();
     let mut long_count = Vec::new();
+    let mut longest_library = Vec::new();
     for _ in 0..RUNS {
         let (script_ms, tasks) = measure_once(driver, url)?;
         script.push(script_ms);
-        longest.push(tasks.iter().copied().fold(0.0, f64::max));
-        long_count.push(tasks.iter().filter(|&&t| t > LONG_TASK_MS).count() as f64);
+        let longest_of = |library_only: bool| {
+            tasks
+                .iter()
+                .filter(|task| task.library || !library_only)
+                .map(|task| task.duration_ms)
+                .fold(0.0, f64::max)
+        };
+        longest.push(longest_of(false));
+        longest_library.push(longest_of(true));
+        long_count.push(
+            tasks
+                .iter()
+                .filter(|t| t.duration_ms > LONG_TASK_MS)
+                .count() as f64,
+        );
     }
     Ok(Cost {
         script_ms: median(script),
         longest_task_ms: median(longest),
         long_tasks: median(long_count),
+        longest_library_task_ms: median(longest_library),
     })
 }
 
-fn measure_once(driver: &ChromeDriver, url: &str) -> Result<(f64, Vec<f64>)> {
+/// One long task (or frame), and whether a script of the library ran in it.
+struct Task {
+    duration_ms: f64,
+    library: bool,
+}
+
+fn measure_once(driver: &ChromeDriver, url: &str) -> Result<(f64, Vec<Task>)> {
     let profile = std::env::temp_dir().join(format!("perfscope-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile);
     let session = driver.post(
@@ -359,9 +392,18 @@ fn measure_once(driver: &ChromeDriver, url: &str) -> Result<(f64, Vec<f64>)> {
             &format!("/session/{id}/execute/sync"),
             json!({"script": "return window.__tasks", "args": []}),
         )?;
-        let tasks: Vec<f64> = tasks
+        let tasks: Vec<Task> = tasks
             .as_array()
-            .map(|all| all.iter().filter_map(Value::as_f64).collect())
+            .map(|all| {
+                all.iter()
+                    .filter_map(|task| {
+                        Some(Task {
+                            duration_ms: task[0].as_f64()?,
+                            library: task[1].as_bool()?,
+                        })
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         Ok((script_s * 1000.0, tasks))
     })();

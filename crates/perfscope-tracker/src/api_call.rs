@@ -1,7 +1,7 @@
 //! What `fetch_wrap` and `xhr_wrap` share: which requests count as the page's API calls,
 //! their route names, and turning a settled request into an `ApiCallEvent`.
 
-use crate::measurement::{Measurement, TimingLookup};
+use crate::measurement::Measurement;
 use crate::pipeline::record;
 use crate::url_path::{path_of, route_of, RoutePattern};
 use perfscope_model::{ApiCallEvent, ApiOutcome};
@@ -103,22 +103,19 @@ impl StartedCall {
             url,
             started_ms,
         } = self;
-        let lookup = (!url.is_empty()).then_some(TimingLookup { url, started_ms });
         record(started_ms, move |id, ts| {
-            Measurement::ApiCall(
-                ApiCallEvent {
-                    id,
-                    ts,
-                    method,
-                    path,
-                    status,
-                    duration: (ended_ms - started_ms).max(0.0),
-                    outcome,
-                    response_size,
-                    timing: None,
-                },
-                lookup,
-            )
+            let call = ApiCallEvent {
+                id,
+                ts,
+                method,
+                path,
+                status,
+                duration: (ended_ms - started_ms).max(0.0),
+                outcome,
+                response_size,
+                timing: None,
+            };
+            Measurement::api_call(&call, url, started_ms)
         });
     }
 }

@@ -1,10 +1,20 @@
 //! Non-throwing access to browser features that web-sys lacks bindings for or that some
 //! browsers lack: a tracker must degrade silently, never break the page.
 
-use js_sys::{Function, Reflect};
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Event, EventTarget, Performance, Window};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise whose `then` takes plain functions, so settling a promise needs no
+    /// async executor in the wasm.
+    type Thenable;
+    #[wasm_bindgen(method)]
+    fn then(this: &Thenable, on_fulfilled: &Function, on_rejected: &Function);
+}
 
 /// `target[key]`; `None` when absent, `null`, or when reading it throws.
 pub(crate) fn property(target: &JsValue, key: &str) -> Option<JsValue> {
@@ -36,11 +46,31 @@ pub(crate) fn wall_clock_ms(performance: &Performance, perf_time_ms: f64) -> f64
     performance.time_origin() + perf_time_ms
 }
 
-/// A JS function that runs `handler` for every event, owned by the JS garbage collector.
-pub(crate) fn event_handler(handler: impl Fn(Event) + 'static) -> Function {
-    Closure::<dyn Fn(Event)>::new(handler)
+/// A JS function that runs `handler` with its first argument, owned by the JS garbage
+/// collector. Every callback of the tracker has this one Rust type: each distinct
+/// closure signature costs its own wasm-bindgen shims in the wasm and in the glue.
+pub(crate) fn callback(handler: impl Fn(JsValue) + 'static) -> Function {
+    Closure::<dyn Fn(JsValue)>::new(handler)
         .into_js_value()
         .unchecked_into()
+}
+
+/// A JS function that runs `handler` for every event.
+pub(crate) fn event_handler(handler: impl Fn(Event) + 'static) -> Function {
+    callback(move |event| handler(event.unchecked_into()))
+}
+
+/// Runs `on_settled(Ok(value))` or `on_settled(Err(reason))` once `promise` settles.
+pub(crate) fn on_settled(
+    promise: &Promise,
+    on_settled: impl Fn(Result<JsValue, JsValue>) + 'static,
+) {
+    let handler = std::rc::Rc::new(on_settled);
+    let rejected = std::rc::Rc::clone(&handler);
+    promise.unchecked_ref::<Thenable>().then(
+        &callback(move |value| handler(Ok(value))),
+        &callback(move |reason| rejected(Err(reason))),
+    );
 }
 
 pub(crate) fn listen(target: &EventTarget, event_type: &str, handler: &Function) {

@@ -1,9 +1,8 @@
 //! `PerformanceObserver` with `{type, buffered: true}`, for the entry types the delivery
 //! side watches (long frames, resources).
 
-use crate::browser::property;
-use js_sys::{Array, Function, Object, Reflect};
-use wasm_bindgen::closure::Closure;
+use crate::browser::{callback, property};
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{PerformanceObserver, PerformanceObserverEntryList};
@@ -29,12 +28,13 @@ pub(crate) fn observe(entry_type: &str, on_entries: impl Fn(Array) + 'static) ->
     if !supports(entry_type) {
         return None;
     }
-    let callback: Function = Closure::<dyn Fn(PerformanceObserverEntryList)>::new(
-        move |list: PerformanceObserverEntryList| on_entries(list.get_entries()),
-    )
-    .into_js_value()
-    .unchecked_into();
-    let observer = PerformanceObserver::new(&callback).ok()?;
+    let on_list = callback(move |list| {
+        on_entries(
+            list.unchecked_ref::<PerformanceObserverEntryList>()
+                .get_entries(),
+        )
+    });
+    let observer = PerformanceObserver::new(&on_list).ok()?;
     let options = Object::new();
     Reflect::set(&options, &"type".into(), &entry_type.into()).ok()?;
     Reflect::set(&options, &"buffered".into(), &JsValue::TRUE).ok()?;

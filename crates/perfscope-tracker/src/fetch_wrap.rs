@@ -2,14 +2,14 @@
 //! that the page cannot tell from the original.
 
 use crate::api_call::{outcome_of_status, ApiCallPolicy, StartedCall};
-use crate::browser::property;
+use crate::browser::{on_settled, property};
 use crate::page_guard::observe_after;
-use js_sys::{Array, Promise};
+use js_sys::Promise;
 use perfscope_model::ApiOutcome;
+use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Performance, Request, Response, Url, Window};
 
 #[wasm_bindgen]
@@ -25,25 +25,24 @@ pub(crate) fn install(
     performance: Performance,
     policy: Rc<ApiCallPolicy>,
 ) -> Option<()> {
-    observe_after(
-        window,
-        "fetch",
-        move |pending: JsValue, _receiver, arguments: Array, started_ms: f64| {
-            let Some(promise) = pending.dyn_ref::<Promise>() else {
-                return;
-            };
-            // `fetch()` without arguments names no URL; it only ever rejects.
-            if arguments.length() == 0 {
-                return;
-            }
-            let (input, init) = (arguments.get(0), arguments.get(1));
-            let call = request_url(&input)
-                .and_then(|url| policy.start(&url, &request_method(&input, &init), started_ms));
-            if let Some(call) = call {
-                watch(promise.clone(), call, performance.clone());
-            }
-        },
-    )
+    observe_after(window, "fetch", move |fetch| {
+        let pending = fetch.result();
+        let Some(promise) = pending.dyn_ref::<Promise>() else {
+            return;
+        };
+        let arguments = fetch.arguments();
+        // `fetch()` without arguments names no URL; it only ever rejects.
+        if arguments.length() == 0 {
+            return;
+        }
+        let (input, init) = (arguments.get(0), arguments.get(1));
+        let started_ms = fetch.started_ms();
+        let call = request_url(&input)
+            .and_then(|url| policy.start(&url, &request_method(&input, &init), started_ms));
+        if let Some(call) = call {
+            watch(promise, call, performance.clone());
+        }
+    })
 }
 
 fn request_url(input: &JsValue) -> Option<String> {
@@ -69,9 +68,12 @@ fn request_method(input: &JsValue, init: &JsValue) -> String {
         .unwrap_or_else(|| "GET".to_owned())
 }
 
-fn watch(promise: Promise, call: StartedCall, performance: Performance) {
-    wasm_bindgen_futures::spawn_local(async move {
-        let settled = JsFuture::from(promise).await;
+fn watch(promise: &Promise, call: StartedCall, performance: Performance) {
+    let call = Cell::new(Some(call));
+    on_settled(promise, move |settled| {
+        let Some(call) = call.take() else {
+            return;
+        };
         let ended_ms = performance.now();
         match settled {
             Ok(response) => {

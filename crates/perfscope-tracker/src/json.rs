@@ -1,36 +1,37 @@
-//! Writes a `Batch` as JSON by hand: serde's machinery (and `serde-wasm-bindgen` or
+//! Writes the wire format's JSON by hand: serde's machinery (and `serde-wasm-bindgen` or
 //! `serde_json`) would cost the wasm more than the whole tracker's budget, while the wire
 //! format is a handful of flat records.
 //!
 //! Field names must match `perfscope-model`'s serde names; the round-trip test decodes
 //! the output with `serde_json` into `Batch`, so a renamed field fails it.
 
+use crate::custom_metrics::RecordedMetric;
+use crate::measurement::BatchHeader;
 use perfscope_model::{
-    ApiCallEvent, ApiOutcome, AssetEvent, AssetKind, Attribution, Batch, CustomMetricEvent,
-    InteractionType, LongFrameEvent, MemoryEvent, PageContext, VitalEvent,
+    ApiCallEvent, ApiOutcome, AssetEvent, AssetKind, Attribution, InteractionType, LongFrameEvent,
+    MemoryEvent, NetworkTiming, PageContext, VitalEvent,
 };
 
-/// The batch as the collector's ingest body.
-pub fn batch_to_json(batch: &Batch) -> String {
+/// `{` and the members `write` adds, without the closing brace: events are closed when
+/// their batch is written, after an API call's network timing was added.
+pub fn open_object(write: impl FnOnce(&mut Json)) -> String {
     let mut json = Json::default();
     json.open('{');
-    json.string_field("site", &batch.site);
-    json.string_field("page_view", &batch.page_view);
-    json.uint_field("seq", u64::from(batch.seq));
-    json.string_field("page", &batch.page);
-    json.key("context");
-    context(&mut json, &batch.context);
-    if batch.lost > 0 {
-        json.uint_field("lost", u64::from(batch.lost));
-    }
-    json.array("vitals", &batch.vitals, vital);
-    json.array("api_calls", &batch.api_calls, api_call);
-    json.array("long_frames", &batch.long_frames, long_frame);
-    json.array("custom_metrics", &batch.custom_metrics, custom_metric);
-    json.array("assets", &batch.assets, asset);
-    json.array("memory", &batch.memory, memory);
-    json.close('}');
+    write(&mut json);
     json.out
+}
+
+/// The members every batch starts with.
+pub fn batch_header(json: &mut Json, header: &BatchHeader, seq: u32, lost: u32) {
+    json.string_field("site", &header.site);
+    json.string_field("page_view", &header.page_view);
+    json.uint_field("seq", u64::from(seq));
+    json.string_field("page", &header.page);
+    json.key("context");
+    context(json, &header.context);
+    if lost > 0 {
+        json.uint_field("lost", u64::from(lost));
+    }
 }
 
 fn context(json: &mut Json, context: &PageContext) {
@@ -43,7 +44,7 @@ fn context(json: &mut Json, context: &PageContext) {
     json.close('}');
 }
 
-fn vital(json: &mut Json, event: &VitalEvent) {
+pub fn vital(json: &mut Json, event: &VitalEvent) {
     json.string_field("id", &event.id);
     json.number_field("ts", event.ts);
     json.string_field("name", event.name.as_str());
@@ -86,7 +87,7 @@ fn attribution(json: &mut Json, a: &Attribution) {
     json.optional_number_field("largest_shift_value", a.largest_shift_value);
 }
 
-fn api_call(json: &mut Json, call: &ApiCallEvent) {
+pub fn api_call(json: &mut Json, call: &ApiCallEvent) {
     json.string_field("id", &call.id);
     json.number_field("ts", call.ts);
     json.string_field("method", &call.method);
@@ -104,17 +105,25 @@ fn api_call(json: &mut Json, call: &ApiCallEvent) {
         json.uint_field("response_size", size);
     }
     if let Some(timing) = &call.timing {
-        json.key("timing");
-        json.open('{');
-        json.number_field("dns", timing.dns);
-        json.number_field("connect", timing.connect);
-        json.number_field("ttfb", timing.ttfb);
-        json.number_field("download", timing.download);
-        json.close('}');
+        network_timing(json, timing, None);
     }
 }
 
-fn long_frame(json: &mut Json, frame: &LongFrameEvent) {
+/// An API call's network phases and, when given, its body size.
+pub fn network_timing(json: &mut Json, timing: &NetworkTiming, body_size: Option<u64>) {
+    if let Some(size) = body_size {
+        json.uint_field("response_size", size);
+    }
+    json.key("timing");
+    json.open('{');
+    json.number_field("dns", timing.dns);
+    json.number_field("connect", timing.connect);
+    json.number_field("ttfb", timing.ttfb);
+    json.number_field("download", timing.download);
+    json.close('}');
+}
+
+pub fn long_frame(json: &mut Json, frame: &LongFrameEvent) {
     json.string_field("id", &frame.id);
     json.number_field("ts", frame.ts);
     json.number_field("duration", frame.duration);
@@ -122,7 +131,7 @@ fn long_frame(json: &mut Json, frame: &LongFrameEvent) {
     json.optional_string_field("script", frame.script.as_deref());
 }
 
-fn custom_metric(json: &mut Json, metric: &CustomMetricEvent) {
+pub fn custom_metric(json: &mut Json, metric: &RecordedMetric) {
     json.string_field("id", &metric.id);
     json.number_field("ts", metric.ts);
     json.string_field("name", &metric.name);
@@ -137,7 +146,7 @@ fn custom_metric(json: &mut Json, metric: &CustomMetricEvent) {
     }
 }
 
-fn asset(json: &mut Json, asset: &AssetEvent) {
+pub fn asset(json: &mut Json, asset: &AssetEvent) {
     json.string_field("id", &asset.id);
     json.number_field("ts", asset.ts);
     let kind = match asset.kind {
@@ -150,7 +159,7 @@ fn asset(json: &mut Json, asset: &AssetEvent) {
     json.uint_field("decoded_size", asset.decoded_size);
 }
 
-fn memory(json: &mut Json, reading: &MemoryEvent) {
+pub fn memory(json: &mut Json, reading: &MemoryEvent) {
     json.string_field("id", &reading.id);
     json.number_field("ts", reading.ts);
     json.uint_field("used_js_heap", reading.used_js_heap);
@@ -160,12 +169,30 @@ fn memory(json: &mut Json, reading: &MemoryEvent) {
 
 /// A JSON text under construction; tracks only whether the next member needs a comma.
 #[derive(Default)]
-struct Json {
+pub struct Json {
     out: String,
     first: bool,
 }
 
 impl Json {
+    /// More members for an object `open_object` wrote.
+    pub fn continuing(open_object: String) -> Json {
+        Json {
+            out: open_object,
+            first: false,
+        }
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+
+    /// Text that is already JSON.
+    pub fn raw(&mut self, json: &str) {
+        self.out.push_str(json);
+        self.first = false;
+    }
+
     fn open(&mut self, bracket: char) {
         self.out.push(bracket);
         self.first = true;
@@ -183,7 +210,7 @@ impl Json {
         self.first = false;
     }
 
-    fn key(&mut self, key: &str) {
+    pub fn key(&mut self, key: &str) {
         self.comma();
         self.string(key);
         self.out.push(':');
@@ -219,21 +246,6 @@ impl Json {
         if let Some(value) = value {
             self.number_field(key, value);
         }
-    }
-
-    fn array<T>(&mut self, key: &str, items: &[T], write: fn(&mut Json, &T)) {
-        if items.is_empty() {
-            return;
-        }
-        self.key(key);
-        self.open('[');
-        for item in items {
-            self.comma();
-            self.open('{');
-            write(self, item);
-            self.close('}');
-        }
-        self.close(']');
     }
 
     fn string(&mut self, value: &str) {
@@ -304,107 +316,11 @@ fn push_number(out: &mut String, value: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perfscope_model::{ConnectionType, DeviceClass, NavigationType, NetworkTiming, VitalName};
-    use std::collections::BTreeMap;
-
-    fn full_batch() -> Batch {
-        Batch {
-            site: "demo".into(),
-            page_view: "ab12".into(),
-            seq: 7,
-            page: "/users/:id".into(),
-            context: PageContext {
-                navigation_type: NavigationType::BackForwardCache,
-                device: DeviceClass::Mobile,
-                connection: ConnectionType::Cellular3g,
-                viewport_width: 390,
-                viewport_height: 844,
-            },
-            lost: 3,
-            vitals: vec![VitalEvent {
-                id: "ab12-0".into(),
-                ts: 1_700_000_000_123.5,
-                name: VitalName::Inp,
-                value: 0.1 + 0.2,
-                attribution: Some(Attribution {
-                    target: Some("div#a > \"b\"\\c\n".into()),
-                    interaction_type: Some(InteractionType::Keyboard),
-                    input_delay: Some(1.25),
-                    scripts: vec!["https://x/a.js".into(), "é/ü".into()],
-                    largest_shift_value: Some(1e-7),
-                    ..Attribution::default()
-                }),
-            }],
-            api_calls: vec![ApiCallEvent {
-                id: "ab12-1".into(),
-                ts: 1.7e12,
-                method: "POST".into(),
-                path: "/api/items/:id".into(),
-                status: 503,
-                duration: 12.000001,
-                outcome: ApiOutcome::HttpError,
-                response_size: Some(1 << 33),
-                timing: Some(NetworkTiming {
-                    dns: 0.0,
-                    connect: 1.5,
-                    ttfb: 30.25,
-                    download: 2.0,
-                }),
-            }],
-            long_frames: vec![LongFrameEvent {
-                id: "ab12-2".into(),
-                ts: 5.0,
-                duration: 120.0,
-                blocking_duration: 70.0,
-                script: Some("https://x/app.js".into()),
-            }],
-            custom_metrics: vec![CustomMetricEvent {
-                id: "ab12-3".into(),
-                ts: 6.0,
-                name: "checkout.step".into(),
-                value: -42.5,
-                meta: BTreeMap::from([("plan".into(), "pro".into()), ("a".into(), "b".into())]),
-            }],
-            assets: vec![AssetEvent {
-                id: "ab12-4".into(),
-                ts: 7.0,
-                kind: AssetKind::Style,
-                url: "https://x/app.css".into(),
-                transfer_size: 0,
-                decoded_size: 12_345,
-            }],
-            memory: vec![MemoryEvent {
-                id: "ab12-5".into(),
-                ts: 8.0,
-                used_js_heap: 1,
-                total_js_heap: 2,
-                js_heap_limit: u64::from(u32::MAX) * 4,
-            }],
-        }
-    }
 
     #[test]
-    fn every_field_round_trips_through_the_models_decoder() {
-        let batch = full_batch();
-        let json = batch_to_json(&batch);
-        let decoded: Batch = serde_json::from_str(&json).expect(&json);
-        assert_eq!(decoded, batch);
-    }
-
-    #[test]
-    fn empty_arrays_and_zero_lost_are_left_out() {
-        let batch = Batch {
-            site: "s".into(),
-            page_view: "p".into(),
-            page: "/".into(),
-            ..Batch::default()
-        };
-        let json = batch_to_json(&batch);
-        assert_eq!(
-            json,
-            r#"{"site":"s","page_view":"p","seq":0,"page":"/","context":{"navigation_type":"navigate","device":"unknown","connection":"unknown","viewport_width":0,"viewport_height":0}}"#
-        );
-        assert_eq!(serde_json::from_str::<Batch>(&json).unwrap(), batch);
+    fn strings_are_escaped() {
+        let json = open_object(|json| json.string_field("k", "a\"b\\c\n\u{1}é"));
+        assert_eq!(json, r#"{"k":"a\"b\\c\u000a\u0001é""#);
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub(crate) fn install() -> Option<()> {
             };
             let script = if loaf { longest_script(&entry) } else { None };
             record(start, move |id, ts| {
-                Measurement::LongFrame(LongFrameEvent {
+                Measurement::long_frame(&LongFrameEvent {
                     id,
                     ts,
                     duration,

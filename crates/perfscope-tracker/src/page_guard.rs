@@ -6,9 +6,8 @@
 //! Methods are replaced by a `Proxy` of the original, which keeps the exact argument
 //! list, the receiver, and the original's `name`, `length` and native `toString()`.
 
-use crate::browser::property;
+use crate::browser::{callback, property};
 use js_sys::{Array, Function, Object, Proxy, Reflect};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -17,13 +16,13 @@ export function guardAfter(observe) {
   return { apply(target, receiver, args) {
     const started = performance.now();
     const result = Reflect.apply(target, receiver, args);
-    try { observe(result, receiver, args, started); } catch (_) {}
+    try { observe([result, receiver, args, started]); } catch (_) {}
     return result;
   } };
 }
 export function guardBefore(observe) {
   return { apply(target, receiver, args) {
-    try { observe(receiver, args); } catch (_) {}
+    try { observe([undefined, receiver, args]); } catch (_) {}
     return Reflect.apply(target, receiver, args);
   } };
 }
@@ -42,27 +41,49 @@ fn replace(owner: &JsValue, name: &str, handler: &Object) -> Option<()> {
     Some(())
 }
 
-/// `owner[name]` runs as before; then `observe(result, receiver, arguments, started_ms)`
-/// sees it, `started_ms` being `performance.now()` just before the call.
+/// What `page_guard` tells the tracker about one call of the page's.
+pub(crate) struct GuardedCall(Array);
+
+impl GuardedCall {
+    /// What the call returned (`undefined` for `observe_before`).
+    pub(crate) fn result(&self) -> JsValue {
+        self.0.get(0)
+    }
+
+    /// The `this` of the call.
+    pub(crate) fn receiver(&self) -> JsValue {
+        self.0.get(1)
+    }
+
+    /// The call's arguments.
+    pub(crate) fn arguments(&self) -> Array {
+        self.0.get(2).unchecked_into()
+    }
+
+    /// `performance.now()` just before the call (`observe_after` only).
+    pub(crate) fn started_ms(&self) -> f64 {
+        self.0.get(3).as_f64().unwrap_or(0.0)
+    }
+}
+
+fn observer(observe: impl Fn(GuardedCall) + 'static) -> Function {
+    callback(move |call| observe(GuardedCall(call.unchecked_into())))
+}
+
+/// `owner[name]` runs as before; then `observe` sees the call and its result.
 pub(crate) fn observe_after(
     owner: &JsValue,
     name: &str,
-    observe: impl Fn(JsValue, JsValue, Array, f64) + 'static,
+    observe: impl Fn(GuardedCall) + 'static,
 ) -> Option<()> {
-    let observe: Function = Closure::<dyn Fn(JsValue, JsValue, Array, f64)>::new(observe)
-        .into_js_value()
-        .unchecked_into();
-    replace(owner, name, &guard_after(&observe))
+    replace(owner, name, &guard_after(&observer(observe)))
 }
 
-/// `observe(receiver, arguments)` runs first; then `owner[name]` as before.
+/// `observe` sees the call first; then `owner[name]` runs as before.
 pub(crate) fn observe_before(
     owner: &JsValue,
     name: &str,
-    observe: impl Fn(JsValue, Array) + 'static,
+    observe: impl Fn(GuardedCall) + 'static,
 ) -> Option<()> {
-    let observe: Function = Closure::<dyn Fn(JsValue, Array)>::new(observe)
-        .into_js_value()
-        .unchecked_into();
-    replace(owner, name, &guard_before(&observe))
+    replace(owner, name, &guard_before(&observer(observe)))
 }

@@ -50,7 +50,7 @@ pub(crate) fn install_assets() -> Option<()> {
             let (transfer_size, decoded_size) = (bytes("transferSize"), bytes("decodedBodySize"));
             let start = number_property(&entry, "startTime").unwrap_or(0.0);
             record(start, move |id, ts| {
-                Measurement::Asset(AssetEvent {
+                Measurement::asset(&AssetEvent {
                     id,
                     ts,
                     kind,
@@ -75,7 +75,7 @@ pub(crate) fn record_memory(performance: &Performance) {
         bytes("jsHeapSizeLimit"),
     );
     record(performance.now(), move |id, ts| {
-        Measurement::Memory(MemoryEvent {
+        Measurement::memory(&MemoryEvent {
             id,
             ts,
             used_js_heap: used,

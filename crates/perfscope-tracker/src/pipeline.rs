@@ -2,26 +2,24 @@
 //! batching by count and age, the outbox of formed batches mirrored in `localStorage`,
 //! its timer, and the choice of channel while the page lives and as it goes away.
 
-use crate::acceptance::measurement_is_acceptable;
-use crate::browser::{event_handler, listen, set_timeout, wall_clock_ms};
+use crate::browser::{callback, event_handler, listen, on_settled, set_timeout, wall_clock_ms};
+use crate::custom_metrics::RecordedMetric;
 use crate::entropy::random_bytes;
 use crate::ids::{hex, EventIds};
-use crate::json::batch_to_json;
 use crate::lifecycle::is_prerendering;
 use crate::local_store::LocalStore;
-use crate::measurement::{assemble, BatchHeader, Measurement};
+use crate::measurement::{batch_json, BatchHeader, Measurement};
 use crate::outbox::{Channel, Dispatch, Outbox};
 use crate::page_context;
-use crate::queue::{BatchQueue, NextSend};
-use crate::resource_timing::join_network_timing;
+use crate::queue::{BatchQueue, NextSend, SendOutcome};
+use crate::resource_timing::network_timing;
 use crate::stored_batch::batch_key;
-use crate::transport::{settle, Transport};
+use crate::transport::{send_result, SendResult, Transport};
 use crate::url_path::{route_of, RoutePattern};
 use js_sys::Function;
-use perfscope_model::{Attribution, CustomMetricEvent, NavigationType, VitalEvent, VitalName};
+use perfscope_model::{Attribution, NavigationType, VitalEvent, VitalName};
 use std::cell::RefCell;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 use web_sys::{Performance, Window};
 
 /// Custom metrics kept for `getMetrics()`: enough for any sane page view, bounded for
@@ -41,7 +39,7 @@ pub(crate) struct Pipeline {
     transport: Transport,
     timer: Option<ArmedTimer>,
     on_timer: Function,
-    metrics: Vec<CustomMetricEvent>,
+    metrics: Vec<RecordedMetric>,
 }
 
 struct ArmedTimer {
@@ -74,14 +72,12 @@ fn with_pipeline<R>(f: impl FnOnce(&mut Pipeline) -> R) -> Option<R> {
 }
 
 pub(crate) fn install(setup: Setup) {
-    let on_timer = Closure::<dyn Fn()>::new(|| {
+    let on_timer = callback(|_| {
         with_pipeline(|pipeline| {
             pipeline.timer = None;
             pipeline.pump();
         });
-    })
-    .into_js_value()
-    .unchecked_into();
+    });
     let header = new_header(
         &setup.window,
         setup.site.clone(),
@@ -147,12 +143,14 @@ fn current_page(window: &Window, route_patterns: &[RoutePattern]) -> String {
 }
 
 /// Records one measurement stamped with the next event id and the wall-clock time of
-/// `perf_time_ms` (`performance.now()` clock).
-pub(crate) fn record(perf_time_ms: f64, make: impl FnOnce(String, f64) -> Measurement) {
+/// `perf_time_ms` (`performance.now()` clock); `make` gives `None` for a measurement the
+/// collector would refuse.
+pub(crate) fn record(perf_time_ms: f64, make: impl FnOnce(String, f64) -> Option<Measurement>) {
     with_pipeline(|pipeline| {
         let ts = wall_clock_ms(&pipeline.performance, perf_time_ms);
-        let measurement = make(pipeline.ids.next_id(), ts);
-        pipeline.enqueue(measurement);
+        if let Some(measurement) = make(pipeline.ids.next_id(), ts) {
+            pipeline.enqueue(measurement);
+        }
     });
 }
 
@@ -164,7 +162,7 @@ pub(crate) fn record_vital(
     attribution: Option<Attribution>,
 ) {
     record(perf_time_ms, |id, ts| {
-        Measurement::Vital(VitalEvent {
+        Measurement::vital(&VitalEvent {
             id,
             ts,
             name,
@@ -176,15 +174,14 @@ pub(crate) fn record_vital(
 
 /// Keeps a custom metric for `metrics()` and queues it. `false` when the tracker is not
 /// running or the collector would refuse the metric (name, value or meta out of bounds).
-pub(crate) fn record_custom_metric(make: impl FnOnce(String, f64) -> CustomMetricEvent) -> bool {
+pub(crate) fn record_custom_metric(make: impl FnOnce(String, f64) -> RecordedMetric) -> bool {
     with_pipeline(|pipeline| {
         let now = pipeline.performance.now();
         let ts = wall_clock_ms(&pipeline.performance, now);
         let metric = make(pipeline.ids.next_id(), ts);
-        let measurement = Measurement::CustomMetric(metric.clone());
-        if !measurement_is_acceptable(&measurement) {
+        let Some(measurement) = Measurement::custom_metric(&metric) else {
             return false;
-        }
+        };
         if pipeline.metrics.len() < MAX_KEPT_METRICS {
             pipeline.metrics.push(metric);
         }
@@ -195,7 +192,7 @@ pub(crate) fn record_custom_metric(make: impl FnOnce(String, f64) -> CustomMetri
 }
 
 /// The custom metrics recorded in the current page view.
-pub(crate) fn recorded_metrics() -> Vec<CustomMetricEvent> {
+pub(crate) fn recorded_metrics() -> Vec<RecordedMetric> {
     with_pipeline(|pipeline| pipeline.metrics.clone()).unwrap_or_default()
 }
 
@@ -245,9 +242,6 @@ impl Pipeline {
     }
 
     fn enqueue(&mut self, measurement: Measurement) {
-        if !measurement_is_acceptable(&measurement) {
-            return;
-        }
         let now = self.now_ms();
         let dropped = self.batcher.push(measurement, now);
         self.outbox.add_lost(dropped);
@@ -304,20 +298,22 @@ impl Pipeline {
             return;
         }
         for measurement in &mut measurements {
-            if let Measurement::ApiCall(call, Some(lookup)) = measurement {
-                join_network_timing(&self.performance, call, lookup);
+            let Some(lookup) = measurement.timing.take() else {
+                continue;
+            };
+            if let Some((timing, body_size)) = network_timing(&self.performance, &lookup) {
+                measurement.add_network_timing(&timing, body_size);
             }
         }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let lost = self.outbox.take_lost();
-        let batch = assemble(&self.header, seq, lost, measurements);
         // What giving this batch up would lose: its events and the count it carries of
         // events given up before it, which would otherwise vanish with it.
-        let events = u32::try_from(batch.event_count())
+        let events = u32::try_from(measurements.len())
             .unwrap_or(u32::MAX)
             .saturating_add(lost);
-        let body = batch_to_json(&batch);
+        let body = batch_json(&self.header, seq, lost, &measurements);
         let now = wall_clock_ms(&self.performance, self.now_ms());
         let key = batch_key(now, &self.header.page_view, seq);
         self.store.save(&key, events, &body);
@@ -335,15 +331,7 @@ impl Pipeline {
             self.outbox.beacon_handed_over(&key);
             return;
         }
-        let pending = self.transport.post(&body, channel == Channel::KeepAlive);
-        wasm_bindgen_futures::spawn_local(async move {
-            let result = match pending {
-                Ok(pending) => settle(pending).await,
-                Err(_) => crate::transport::SendResult {
-                    outcome: crate::queue::SendOutcome::Retry,
-                    retry_after_ms: None,
-                },
-            };
+        let finished = move |result: SendResult| {
             with_pipeline(|pipeline| {
                 let now = pipeline.now_ms();
                 let jitter = js_sys::Math::random();
@@ -355,7 +343,17 @@ impl Pipeline {
                 }
                 pipeline.pump();
             });
-        });
+        };
+        match self.transport.post(&body, channel == Channel::KeepAlive) {
+            Ok(pending) => on_settled(&pending, move |settled| finished(send_result(settled))),
+            // Decided later, as an answer would be: the pipeline is borrowed right now.
+            Err(_) => on_settled(&js_sys::Promise::resolve(&JsValue::NULL), move |_| {
+                finished(SendResult {
+                    outcome: SendOutcome::Retry,
+                    retry_after_ms: None,
+                })
+            }),
+        }
     }
 
     fn arm_timer(&mut self, due_ms: f64, now_ms: f64) {

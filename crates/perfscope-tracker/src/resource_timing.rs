@@ -3,7 +3,7 @@
 
 use crate::browser::number_property;
 use crate::measurement::TimingLookup;
-use perfscope_model::{ApiCallEvent, NetworkTiming};
+use perfscope_model::NetworkTiming;
 use web_sys::Performance;
 
 /// A request's entry starts when the request did, give or take clock rounding.
@@ -32,32 +32,27 @@ pub fn phases(
     }
 }
 
-pub(crate) fn join_network_timing(
+/// The phases of the request's Resource Timing entry and, if the response did not
+/// announce its size, the entry's body size. `None` while the browser has no entry.
+pub(crate) fn network_timing(
     performance: &Performance,
-    call: &mut ApiCallEvent,
     lookup: &TimingLookup,
-) {
+) -> Option<(NetworkTiming, Option<u64>)> {
     let entries = performance.get_entries_by_name_with_entry_type(&lookup.url, "resource");
     let entry = entries.iter().find(|entry| {
         number_property(entry, "startTime")
             .is_some_and(|start| start >= lookup.started_ms - START_TOLERANCE_MS)
-    });
-    let Some(entry) = entry else {
-        return;
-    };
+    })?;
     let read = |key: &str| number_property(&entry, key).unwrap_or(0.0);
-    call.timing = Some(phases(
+    let timing = phases(
         (read("domainLookupStart"), read("domainLookupEnd")),
         (read("connectStart"), read("connectEnd")),
         read("requestStart"),
         (read("responseStart"), read("responseEnd")),
-    ));
-    if call.response_size.is_none() {
-        let size = read("encodedBodySize");
-        if size > 0.0 {
-            call.response_size = Some(size as u64);
-        }
-    }
+    );
+    let size = read("encodedBodySize");
+    let body_size = (lookup.wants_size && size > 0.0).then_some(size as u64);
+    Some((timing, body_size))
 }
 
 #[cfg(test)]

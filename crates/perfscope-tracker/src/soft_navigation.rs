@@ -48,7 +48,7 @@ pub(crate) fn install(window: &Window, performance: Performance) -> Option<()> {
     let history = property(window, "history")?;
     for method in ["pushState", "replaceState"] {
         let after = Rc::clone(&watch);
-        observe_after(&history, method, move |_, _, _, _| after.check())?;
+        observe_after(&history, method, move |_| after.check())?;
     }
     let on_pop = Rc::clone(&watch);
     listen(window, "popstate", &event_handler(move |_| on_pop.check()));

@@ -2,11 +2,11 @@
 //! `start(...)`, and `recordMetric` / `getMetrics` behind `window.perfscope`.
 
 use crate::config::TrackerConfig;
-use crate::custom_metrics::{metrics, record_owned};
+use crate::custom_metrics::{record_labelled, Labels};
 use crate::fetch_wrap::js_string;
+use crate::pipeline::recorded_metrics;
 use crate::url_path::RoutePattern;
 use js_sys::{Array, Object, Reflect};
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 /// `start(site, endpoint, maxBatchEvents?, maxBatchAgeMs?, sampleRate?, routePatterns?,
@@ -43,7 +43,7 @@ pub fn record_metric_js(name: JsValue, value: JsValue, meta: JsValue) -> bool {
     let (Some(name), Some(value)) = (name.as_string(), value.as_f64()) else {
         return false;
     };
-    let mut labels = BTreeMap::new();
+    let mut labels = Labels::default();
     if meta.is_object() {
         let Ok(entries) = Object::entries(meta.unchecked_ref()).dyn_into::<Array>() else {
             return false;
@@ -57,14 +57,14 @@ pub fn record_metric_js(name: JsValue, value: JsValue, meta: JsValue) -> bool {
             labels.insert(key, value);
         }
     }
-    record_owned(name, value, labels)
+    record_labelled(name, value, labels)
 }
 
 /// `getMetrics()`: this page view's custom metrics as `{id, ts, name, value, meta}`.
 #[wasm_bindgen(js_name = getMetrics)]
 pub fn get_metrics_js() -> Array {
     let list = Array::new();
-    for metric in metrics() {
+    for metric in recorded_metrics() {
         let item = Object::new();
         let meta = Object::new();
         for (key, value) in &metric.meta {

@@ -5,7 +5,6 @@ use crate::outbox::parse_retry_after_ms;
 use crate::queue::SendOutcome;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, Response, Window};
 
 const CONTENT_TYPE: &str = "text/plain";
@@ -77,10 +76,10 @@ fn request_init(body: &str, keepalive: bool) -> Result<Object, JsValue> {
     Ok(init)
 }
 
-/// Waits for the answer. No response at all (offline, refused, page gone) is a retry.
-pub(crate) async fn settle(pending: Promise) -> SendResult {
-    let response = JsFuture::from(pending)
-        .await
+/// What the settled `fetch` says. No response at all (offline, refused, page gone) is a
+/// retry.
+pub(crate) fn send_result(settled: Result<JsValue, JsValue>) -> SendResult {
+    let response = settled
         .ok()
         .and_then(|response| response.dyn_into::<Response>().ok());
     let Some(response) = response else {

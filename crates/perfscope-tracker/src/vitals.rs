@@ -5,7 +5,7 @@
 
 use crate::attribution;
 use crate::browser::{
-    activation_start, event_handler, listen, navigation_entry, number_property, property,
+    activation_start, callback, event_handler, listen, navigation_entry, number_property, property,
     set_timeout, unlisten,
 };
 use crate::cls::SessionWindows;
@@ -22,7 +22,6 @@ use crate::vital_rules::{
 use js_sys::{Array, Function, Object, Reflect};
 use perfscope_model::{Limits, NavigationType, VitalName};
 use std::cell::RefCell;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
@@ -96,8 +95,8 @@ pub(crate) fn install(window: &Window, document: &Document, performance: &Perfor
     // `activationStart` is only known then.
     if property(document, "prerendering").and_then(|p| p.as_bool()) == Some(true) {
         let (w, d, p) = (window.clone(), document.clone(), performance.clone());
-        let activated: Function =
-            Closure::once_into_js(move || install_activated(&w, &d, &p)).unchecked_into();
+        // The event fires once: the page is activated only once.
+        let activated = callback(move |_| install_activated(&w, &d, &p));
         let _ = document.add_event_listener_with_callback("prerenderingchange", &activated);
         return;
     }
@@ -230,17 +229,14 @@ fn restore_from_back_forward_cache(restored_at_ms: f64) {
         return;
     };
     // After the `visibilitychange` that may accompany the restore.
-    let restart: Function =
-        Closure::once_into_js(move || restart_first_hidden(&document)).unchecked_into();
+    let restart = callback(move |_| restart_first_hidden(&document));
     let _ = set_timeout(&window, &restart, 0.0);
     record_vital(VitalName::Ttfb, 0.0, restored_at_ms, None);
     let next_frame = window.clone();
-    let after_two_frames: Function = Closure::once_into_js(move || {
-        let second: Function =
-            Closure::once_into_js(move || report_restored_paints(restored_at_ms)).unchecked_into();
+    let after_two_frames = callback(move |_| {
+        let second = callback(move |_| report_restored_paints(restored_at_ms));
         let _ = next_frame.request_animation_frame(&second);
-    })
-    .unchecked_into();
+    });
     let _ = window.request_animation_frame(&after_two_frames);
 }
 
@@ -273,12 +269,13 @@ fn observe(
     if !entry_type_supported(entry_type) {
         return None;
     }
-    let callback: Function = Closure::<dyn Fn(PerformanceObserverEntryList)>::new(
-        move |list: PerformanceObserverEntryList| on_entries(list.get_entries()),
-    )
-    .into_js_value()
-    .unchecked_into();
-    let observer = PerformanceObserver::new(&callback).ok()?;
+    let on_list = callback(move |list| {
+        on_entries(
+            list.unchecked_ref::<PerformanceObserverEntryList>()
+                .get_entries(),
+        )
+    });
+    let observer = PerformanceObserver::new(&on_list).ok()?;
     observe_more(&observer, entry_type, duration_threshold)?;
     Some(observer)
 }
@@ -695,10 +692,7 @@ fn report_ttfb_after_load(window: &Window, document: &Document) {
 }
 
 fn schedule_ttfb(window: &Window) {
-    let report: Function = Closure::<dyn Fn()>::new(report_ttfb)
-        .into_js_value()
-        .unchecked_into();
-    let _ = set_timeout(window, &report, 0.0);
+    let _ = set_timeout(window, &callback(|_| report_ttfb()), 0.0);
 }
 
 fn report_ttfb() {

@@ -2,14 +2,13 @@
 //! URL, `send` to start the clock and listen for how the request ends.
 
 use crate::api_call::{outcome_of_status, ApiCallPolicy, StartedCall};
-use crate::browser::property;
+use crate::browser::{event_handler, property};
 use crate::fetch_wrap::js_string;
 use crate::page_guard::{observe_after, observe_before};
-use js_sys::{Array, Function, Object, WeakMap};
+use js_sys::{Array, Object, WeakMap};
 use perfscope_model::ApiOutcome;
 use std::cell::Cell;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Event, EventTarget, Performance, XmlHttpRequest};
 
@@ -25,17 +24,15 @@ pub(crate) fn install(performance: Performance, policy: Rc<ApiCallPolicy>) -> Op
     let opened = WeakMap::new();
 
     let remember = opened.clone();
-    observe_after(
-        &prototype,
-        "open",
-        move |_, xhr: JsValue, arguments: Array, _| {
-            if let Ok(key) = xhr.dyn_into::<Object>() {
-                remember.set(&key, &Array::of2(&arguments.get(0), &arguments.get(1)));
-            }
-        },
-    )?;
+    observe_after(&prototype, "open", move |open| {
+        if let Ok(key) = open.receiver().dyn_into::<Object>() {
+            let arguments = open.arguments();
+            remember.set(&key, &Array::of2(&arguments.get(0), &arguments.get(1)));
+        }
+    })?;
     // Before the original: a synchronous request has ended by the time `send` returns.
-    observe_before(&prototype, "send", move |xhr: JsValue, _arguments| {
+    observe_before(&prototype, "send", move |send| {
+        let xhr = send.receiver();
         if let Some(call) = start_call(&opened, &xhr, &policy, &performance) {
             watch(&xhr, call, performance.clone());
         }
@@ -61,7 +58,7 @@ fn watch(xhr: &JsValue, call: StartedCall, performance: Performance) {
     };
     let call = Rc::new(Cell::new(Some(call)));
     let request = xhr.clone();
-    let on_end: Function = Closure::<dyn Fn(Event)>::new(move |event: Event| {
+    let on_end = event_handler(move |event: Event| {
         let Some(call) = call.take() else {
             return;
         };
@@ -83,9 +80,7 @@ fn watch(xhr: &JsValue, call: StartedCall, performance: Performance) {
             .flatten()
             .and_then(|length| length.trim().parse().ok());
         call.finish(status, outcome, size, ended_ms);
-    })
-    .into_js_value()
-    .unchecked_into();
+    });
     for ending in ENDINGS {
         let _ = target.add_event_listener_with_callback(ending, &on_end);
     }
