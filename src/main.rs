@@ -17,6 +17,10 @@ mod view_scope;
 
 use perfscope_tracker::TrackerConfig;
 
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 fn main() {
     console_error_panic_hook::set_once();
 
@@ -27,5 +31,21 @@ fn main() {
         leptos::logging::warn!("perfscope: the tracker did not start: {err:?}");
     }
 
+    // index.html paints a static copy of the shell while the wasm loads. The app takes
+    // its place one frame and one task later: mounting in the task that instantiated the
+    // wasm would make it one long task, and would remove the shell before the browser
+    // had recorded its paint as the largest contentful paint (its record is dropped with
+    // the node), leaving the app's identical copy to count, after the wasm download.
+    leptos::prelude::request_animation_frame(|| {
+        leptos::prelude::set_timeout(mount, std::time::Duration::ZERO);
+    });
+}
+
+/// Replaces the static shell by the app in one task, so the browser never lays out a
+/// page with neither and nothing on screen counts as moved.
+fn mount() {
+    if let Some(shell) = leptos::prelude::document().get_element_by_id("app-shell") {
+        shell.remove();
+    }
     leptos::mount::mount_to_body(app::App);
 }

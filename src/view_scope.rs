@@ -16,6 +16,8 @@ const FILTER_KEYS: [&str; 6] = ["site", "range", "from", "to", "device", "route"
 pub struct ViewScope {
     pub filters: Memo<Filters>,
     pub sites: LocalResource<Result<Vec<SiteInfo>, ApiError>>,
+    /// Whether the collector has answered with its sites (or failed to) at least once.
+    pub sites_answered: Memo<bool>,
     /// The URL's site, or else the first site the collector knows.
     pub site: Memo<Option<String>>,
     /// The collector's scope parameters; `None` until a site is known. Recomputed (with
@@ -23,6 +25,16 @@ pub struct ViewScope {
     pub params: Memo<Option<Params>>,
     /// The "now" the current `params` were computed at.
     pub now: Memo<i64>,
+}
+
+impl ViewScope {
+    /// The chosen range as the charts' time axis: epoch ms, from → to.
+    pub fn chart_range(self) -> Signal<(f64, f64)> {
+        Signal::derive(move || {
+            let (from, to) = self.filters.get().range.bounds(self.now.get());
+            (from as f64, to as f64)
+        })
+    }
 }
 
 pub fn use_view_scope() -> ViewScope {
@@ -39,6 +51,7 @@ pub fn provide_view_scope(live: Live) -> ViewScope {
         location.pathname.track();
         api::fetch_sites()
     });
+    let sites_answered = Memo::new(move |_| sites.get().is_some());
     let site = Memo::new(move |_| {
         filters.with(|f| f.site.clone()).or_else(|| {
             sites
@@ -61,6 +74,7 @@ pub fn provide_view_scope(live: Live) -> ViewScope {
     let scope = ViewScope {
         filters,
         sites,
+        sites_answered,
         site,
         params,
         now,
@@ -111,8 +125,10 @@ pub fn use_href(path: &'static str) -> Signal<String> {
     })
 }
 
-/// A resource over the current scope: `Ok(None)` while no site is known (the collector
+/// A resource over the current scope: `Ok(None)` when no site is known (the collector
 /// has no data yet), refetched whenever the filters change or a live update arrives.
+/// While the list of sites is still on its way it stays loading: answering "no data"
+/// then would paint a notice that the data replaces a moment later.
 pub fn scoped_resource<T, Fut>(
     fetch: impl Fn(Params) -> Fut + 'static,
 ) -> LocalResource<Result<Option<T>, ApiError>>
@@ -123,8 +139,15 @@ where
     let scope = use_view_scope();
     LocalResource::new(move || {
         let params = scope.params.get();
+        // Short-circuits, so the sites are only tracked while they decide the answer.
+        let undecided = params.is_none() && !scope.sites_answered.get();
         let pending = params.map(&fetch);
         async move {
+            if undecided {
+                // The sites' answer changes `params` or `sites`, which runs this again;
+                // this run's answer is never wanted.
+                std::future::pending::<()>().await;
+            }
             match pending {
                 Some(pending) => pending.await.map(Some),
                 None => Ok(None),

@@ -304,3 +304,123 @@ async fn histogram_draws_bars_and_reads_out_counts() {
     assert_eq!(painted_pixels(&canvas), 0);
     drop(mounted);
 }
+
+/// The rightmost canvas column with any pixel drawn, as a share of the canvas width.
+fn rightmost_painted(canvas: &HtmlCanvasElement) -> f64 {
+    let context: CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    let (width, height) = (canvas.width(), canvas.height());
+    let data = context
+        .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
+        .unwrap()
+        .data();
+    let rightmost = data
+        .chunks(4)
+        .enumerate()
+        .filter(|(_, rgba)| rgba[3] > 0)
+        .map(|(i, _)| i as u32 % width)
+        .max()
+        .unwrap_or(0);
+    f64::from(rightmost) / f64::from(width)
+}
+
+#[wasm_bindgen_test]
+async fn the_time_axis_spans_the_chosen_range_not_the_data() {
+    const DAY: f64 = 86_400_000.0;
+    // Data only for the first half of a 24-hour range: the collector started at noon.
+    let first_half: Vec<ChartPoint> = (0..72)
+        .map(|i| ChartPoint {
+            t_ms: NOV_22 + f64::from(i) * 600_000.0,
+            value: 900.0 + 100.0 * f64::from(i % 5),
+        })
+        .collect();
+    let range = (NOV_22, NOV_22 + DAY);
+
+    // A sparkline has no axes or grid: every pixel is the line.
+    let spanned = host(400);
+    let points = first_half.clone();
+    let mounted_spanned = leptos::mount::mount_to(spanned.clone(), move || {
+        view! { <Sparkline points=points.clone() label="LCP" time_range=range /> }
+    });
+    let fitted = host(400);
+    let points = first_half.clone();
+    let mounted_fitted = leptos::mount::mount_to(fitted.clone(), move || {
+        view! { <Sparkline points=points.clone() label="LCP" /> }
+    });
+    let (spanned_canvas, fitted_canvas) = (canvas_in(&spanned), canvas_in(&fitted));
+    settle(|| painted_pixels(&spanned_canvas) > 0 && painted_pixels(&fitted_canvas) > 0).await;
+    let spanned_right = rightmost_painted(&spanned_canvas);
+    let fitted_right = rightmost_painted(&fitted_canvas);
+    assert!(
+        (0.4..0.56).contains(&spanned_right),
+        "half a day of data ends halfway along a day's axis, not at {spanned_right}"
+    );
+    assert!(fitted_right > 0.95, "without a range the data fills the axis: {fitted_right}");
+
+    // A line chart: pointing at the end of the axis finds the last point, halfway along.
+    let primary = ChartSeries {
+        label: "LCP p75".into(),
+        role: SeriesRole::Primary,
+        points: first_half,
+    };
+    let alone = vec![primary.clone()];
+    let chart = host(600);
+    let mounted_chart = leptos::mount::mount_to(chart.clone(), move || {
+        view! { <LineChart series=alone.clone() unit=Unit::Milliseconds label="LCP" time_range=range /> }
+    });
+    let canvas = canvas_in(&chart);
+    settle(|| painted_pixels(&canvas) > 0).await;
+    hover(&canvas, 0.97);
+    settle(|| text_of(&chart, ".chart-readout").is_some()).await;
+    let width = f64::from(canvas.client_width());
+    let left = marker_left(&chart);
+    assert!(
+        (width * 0.4..width * 0.6).contains(&left),
+        "the last point sits mid-axis: {left} of {width}"
+    );
+
+    // The previous day, shifted by a day onto the same axis, covers all of it.
+    let previous: Vec<ChartPoint> = (0..144)
+        .map(|i| ChartPoint {
+            t_ms: NOV_22 + f64::from(i) * 600_000.0,
+            value: 1_000.0,
+        })
+        .collect();
+    let overlaid = vec![
+        primary,
+        ChartSeries {
+            label: "LCP p75".into(),
+            role: SeriesRole::PreviousPeriod,
+            points: previous,
+        },
+    ];
+    let chart_with_previous = host(600);
+    let mounted_with_previous = leptos::mount::mount_to(chart_with_previous.clone(), move || {
+        view! { <LineChart series=overlaid.clone() unit=Unit::Milliseconds label="LCP" time_range=range /> }
+    });
+    let canvas = canvas_in(&chart_with_previous);
+    settle(|| painted_pixels(&canvas) > 0).await;
+    hover(&canvas, 0.97);
+    settle(|| text_of(&chart_with_previous, ".chart-readout").is_some()).await;
+    let readout = text_of(&chart_with_previous, ".chart-readout").expect("a hover readout");
+    assert!(readout.contains("(previous period)"), "{readout}");
+    let left = marker_left(&chart_with_previous);
+    assert!(left > width * 0.9, "the previous period reaches the axis' end: {left} of {width}");
+    drop((mounted_spanned, mounted_fitted, mounted_chart, mounted_with_previous));
+}
+
+/// Where the hover marker sits, in CSS pixels from the plot's left edge.
+fn marker_left(host: &HtmlElement) -> f64 {
+    let marker: HtmlElement = host
+        .query_selector(".chart-marker")
+        .unwrap()
+        .expect("a marker")
+        .unchecked_into();
+    marker
+        .style()
+        .get_property_value("left")
+        .unwrap()
+        .trim_end_matches("px")
+        .parse()
+        .unwrap()
+}
