@@ -355,7 +355,10 @@ async fn the_time_axis_spans_the_chosen_range_not_the_data() {
         (0.4..0.56).contains(&spanned_right),
         "half a day of data ends halfway along a day's axis, not at {spanned_right}"
     );
-    assert!(fitted_right > 0.95, "without a range the data fills the axis: {fitted_right}");
+    assert!(
+        fitted_right > 0.95,
+        "without a range the data fills the axis: {fitted_right}"
+    );
 
     // A line chart: pointing at the end of the axis finds the last point, halfway along.
     let primary = ChartSeries {
@@ -405,8 +408,16 @@ async fn the_time_axis_spans_the_chosen_range_not_the_data() {
     let readout = text_of(&chart_with_previous, ".chart-readout").expect("a hover readout");
     assert!(readout.contains("(previous period)"), "{readout}");
     let left = marker_left(&chart_with_previous);
-    assert!(left > width * 0.9, "the previous period reaches the axis' end: {left} of {width}");
-    drop((mounted_spanned, mounted_fitted, mounted_chart, mounted_with_previous));
+    assert!(
+        left > width * 0.9,
+        "the previous period reaches the axis' end: {left} of {width}"
+    );
+    drop((
+        mounted_spanned,
+        mounted_fitted,
+        mounted_chart,
+        mounted_with_previous,
+    ));
 }
 
 /// Where the hover marker sits, in CSS pixels from the plot's left edge.

@@ -238,7 +238,11 @@ mod tests {
             point(400.0, 4.0),
         ])];
         let framed = frame(&s, Some((0.0, 300.0))).expect("points inside the range");
-        assert_eq!(framed.domain, (0.0, 300.0), "the range, not the data's extent");
+        assert_eq!(
+            framed.domain,
+            (0.0, 300.0),
+            "the range, not the data's extent"
+        );
         assert_eq!(
             framed.series[0].points,
             vec![point(50.0, 1.0), point(100.0, 2.0), point(150.0, 3.0)]

@@ -77,7 +77,7 @@ pub fn PageDetail() -> impl IntoView {
                 {loaded_or(
                     "Could not load the samples",
                     samples,
-                    || view! { <p class="section-note sample-count"><span class="skeleton-line short"></span></p> },
+                    || view! { <p class="section-note"><span class="skeleton-line short"></span></p> },
                     |data| {
                         let text = match data {
                             Some((name, count, _)) => {

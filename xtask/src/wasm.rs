@@ -148,7 +148,9 @@ const COMPRESSIBLE: [&str; 5] = ["wasm", "js", "css", "html", "svg"];
 fn precompress(dir: &Path) -> Result<()> {
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
             let path = entry?.path();
             if path.is_dir() {
                 pending.push(path);
