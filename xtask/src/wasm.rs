@@ -28,9 +28,10 @@ const WASM_OPT_FEATURES: [&str; 8] = [
 pub fn build_all(root: &Path, tools: &Tools) -> Result<()> {
     let tracker = build_tracker(root, tools)?;
     let dashboard = build_dashboard(root, tools)?;
-    for dist in [TRACKER_DIST, DASHBOARD_DIST] {
-        precompress(&root.join(dist))?;
-    }
+    // Only the dashboard: Trunk empties its directory on each build, so a compressed
+    // copy can never outlive the file it was made from (the tracker's directory is
+    // written over, not emptied).
+    precompress(&root.join(DASHBOARD_DIST))?;
     println!("wasm sizes:");
     for (name, file) in [("tracker", tracker), ("dashboard", dashboard)] {
         let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;

@@ -1,6 +1,6 @@
-//! The built dashboard under `/performance` and the standalone tracker under `/tracker`:
-//! brotli or gzip files compressed at build time where the build left them, and cache
-//! headers that let a browser keep fingerprinted files for good.
+//! The built dashboard under `/performance` and the standalone tracker under `/tracker`.
+//! The dashboard's files are served from the brotli or gzip copies the build wrote
+//! beside them, with cache headers that let a browser keep fingerprinted files for good.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -39,9 +39,8 @@ pub fn tracker<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
         );
     }
     // Its names carry no fingerprint (pages embed a fixed URL), so caching is left to
-    // the browser's Last-Modified heuristics as before.
-    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    Router::new().nest_service("/tracker", files)
+    // the browser's Last-Modified heuristics; responses are compressed on the fly.
+    Router::new().nest_service("/tracker", ServeDir::new(dir))
 }
 
 const FOREVER: &str = "public, max-age=31536000, immutable";
