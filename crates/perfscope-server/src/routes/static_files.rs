@@ -99,7 +99,57 @@ fn ends_with_hash(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_fingerprinted;
+    use super::{dashboard, is_fingerprinted};
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn get(
+        dir: &std::path::Path,
+        path: &str,
+        encoding: &str,
+    ) -> (StatusCode, axum::http::HeaderMap) {
+        let request = Request::get(path)
+            .header(header::ACCEPT_ENCODING, encoding)
+            .body(Body::empty())
+            .unwrap();
+        let response = dashboard::<()>(dir).oneshot(request).await.unwrap();
+        (response.status(), response.headers().clone())
+    }
+
+    #[tokio::test]
+    async fn compressed_copies_are_served_and_fingerprinted_files_kept_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let css = "main-7e734f733005fd31.css";
+        std::fs::write(dir.path().join(css), "body { margin: 0 }").unwrap();
+        std::fs::write(dir.path().join(format!("{css}.br")), "brotli bytes").unwrap();
+        std::fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
+        std::fs::write(dir.path().join("index.html.gz"), "gzip bytes").unwrap();
+
+        let (status, headers) = get(dir.path(), &format!("/performance/{css}"), "br").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_ENCODING], "br");
+        assert_eq!(headers[header::CONTENT_TYPE], "text/css");
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(headers[header::VARY], "accept-encoding");
+
+        // Without a copy in an accepted encoding, the file itself.
+        let (_, headers) = get(dir.path(), &format!("/performance/{css}"), "gzip").await;
+        assert!(headers.get(header::CONTENT_ENCODING).is_none());
+
+        // A deep link is index.html, asked for again each time.
+        let (status, headers) = get(dir.path(), "/performance/pages/detail", "gzip").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+        assert!(headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    }
 
     #[test]
     fn trunk_output_names_are_fingerprinted() {
