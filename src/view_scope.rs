@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 use perfscope_model::SiteInfo;
+use std::future::IntoFuture;
+use std::rc::Rc;
 
 /// Query parameters the filter bar owns; any others (a detail page's `method`) are kept.
 const FILTER_KEYS: [&str; 6] = ["site", "range", "from", "to", "device", "route"];
@@ -137,19 +139,26 @@ where
     Fut: std::future::Future<Output = Result<T, ApiError>> + 'static,
 {
     let scope = use_view_scope();
+    let fetch = Rc::new(fetch);
     LocalResource::new(move || {
         let params = scope.params.get();
         // Short-circuits, so the sites are only tracked while they decide the answer.
-        let undecided = params.is_none() && !scope.sites_answered.get();
-        let pending = params.map(&fetch);
+        let sites_answer =
+            (params.is_none() && !scope.sites_answered.get()).then(|| scope.sites.into_future());
+        let fetch = Rc::clone(&fetch);
         async move {
-            if undecided {
-                // The sites' answer changes `params` or `sites`, which runs this again;
-                // this run's answer is never wanted.
-                std::future::pending::<()>().await;
-            }
-            match pending {
-                Some(pending) => pending.await.map(Some),
+            // A resource finishes one answer before it asks again, so this one waits
+            // for the sites and then asks with the site they give, itself.
+            let params = match sites_answer {
+                Some(answer) => {
+                    // Failed too: `params` stays `None` and the view says so.
+                    let _sites = answer.await;
+                    scope.params.get_untracked()
+                }
+                None => params,
+            };
+            match params {
+                Some(params) => fetch(params).await.map(Some),
                 None => Ok(None),
             }
         }
