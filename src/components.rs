@@ -12,7 +12,7 @@ mod vital_card;
 pub use empty_state::EmptyState;
 pub use endpoint_table::EndpointTable;
 pub use filter_bar::FilterBar;
-pub use loaded::loaded;
+pub use loaded::{loaded, loaded_or, panel_skeleton};
 pub use rating_bar::RatingBar;
 pub use score_gauge::ScoreGauge;
 pub use search_box::SearchBox;

@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 use perfscope_model::SiteInfo;
+use std::future::IntoFuture;
+use std::rc::Rc;
 
 /// Query parameters the filter bar owns; any others (a detail page's `method`) are kept.
 const FILTER_KEYS: [&str; 6] = ["site", "range", "from", "to", "device", "route"];
@@ -16,6 +18,8 @@ const FILTER_KEYS: [&str; 6] = ["site", "range", "from", "to", "device", "route"
 pub struct ViewScope {
     pub filters: Memo<Filters>,
     pub sites: LocalResource<Result<Vec<SiteInfo>, ApiError>>,
+    /// Whether the collector has answered with its sites (or failed to) at least once.
+    pub sites_answered: Memo<bool>,
     /// The URL's site, or else the first site the collector knows.
     pub site: Memo<Option<String>>,
     /// The collector's scope parameters; `None` until a site is known. Recomputed (with
@@ -23,6 +27,16 @@ pub struct ViewScope {
     pub params: Memo<Option<Params>>,
     /// The "now" the current `params` were computed at.
     pub now: Memo<i64>,
+}
+
+impl ViewScope {
+    /// The chosen range as the charts' time axis: epoch ms, from → to.
+    pub fn chart_range(self) -> Signal<(f64, f64)> {
+        Signal::derive(move || {
+            let (from, to) = self.filters.get().range.bounds(self.now.get());
+            (from as f64, to as f64)
+        })
+    }
 }
 
 pub fn use_view_scope() -> ViewScope {
@@ -39,6 +53,7 @@ pub fn provide_view_scope(live: Live) -> ViewScope {
         location.pathname.track();
         api::fetch_sites()
     });
+    let sites_answered = Memo::new(move |_| sites.get().is_some());
     let site = Memo::new(move |_| {
         filters.with(|f| f.site.clone()).or_else(|| {
             sites
@@ -61,6 +76,7 @@ pub fn provide_view_scope(live: Live) -> ViewScope {
     let scope = ViewScope {
         filters,
         sites,
+        sites_answered,
         site,
         params,
         now,
@@ -111,8 +127,10 @@ pub fn use_href(path: &'static str) -> Signal<String> {
     })
 }
 
-/// A resource over the current scope: `Ok(None)` while no site is known (the collector
+/// A resource over the current scope: `Ok(None)` when no site is known (the collector
 /// has no data yet), refetched whenever the filters change or a live update arrives.
+/// While the list of sites is still on its way it stays loading: answering "no data"
+/// then would paint a notice that the data replaces a moment later.
 pub fn scoped_resource<T, Fut>(
     fetch: impl Fn(Params) -> Fut + 'static,
 ) -> LocalResource<Result<Option<T>, ApiError>>
@@ -121,12 +139,26 @@ where
     Fut: std::future::Future<Output = Result<T, ApiError>> + 'static,
 {
     let scope = use_view_scope();
+    let fetch = Rc::new(fetch);
     LocalResource::new(move || {
         let params = scope.params.get();
-        let pending = params.map(&fetch);
+        // Short-circuits, so the sites are only tracked while they decide the answer.
+        let sites_answer =
+            (params.is_none() && !scope.sites_answered.get()).then(|| scope.sites.into_future());
+        let fetch = Rc::clone(&fetch);
         async move {
-            match pending {
-                Some(pending) => pending.await.map(Some),
+            // A resource finishes one answer before it asks again, so this one waits
+            // for the sites and then asks with the site they give, itself.
+            let params = match sites_answer {
+                Some(answer) => {
+                    // Failed too: `params` stays `None` and the view says so.
+                    let _sites = answer.await;
+                    scope.params.get_untracked()
+                }
+                None => params,
+            };
+            match params {
+                Some(params) => fetch(params).await.map(Some),
                 None => Ok(None),
             }
         }

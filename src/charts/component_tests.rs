@@ -304,3 +304,121 @@ async fn histogram_draws_bars_and_reads_out_counts() {
     assert_eq!(painted_pixels(&canvas), 0);
     drop(mounted);
 }
+
+/// The rightmost canvas column with any pixel drawn, as a share of the canvas width.
+fn rightmost_painted(canvas: &HtmlCanvasElement) -> f64 {
+    let context: CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    let (width, height) = (canvas.width(), canvas.height());
+    let data = context
+        .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
+        .unwrap()
+        .data();
+    let rightmost = data
+        .chunks(4)
+        .enumerate()
+        .filter(|(_, rgba)| rgba[3] > 0)
+        .map(|(i, _)| i as u32 % width)
+        .max()
+        .unwrap_or(0);
+    f64::from(rightmost) / f64::from(width)
+}
+
+#[wasm_bindgen_test]
+async fn the_time_axis_spans_the_chosen_range_not_the_data() {
+    const DAY: f64 = 86_400_000.0;
+    // Data only for the first half of a 24-hour range: the collector started at noon.
+    let first_half: Vec<ChartPoint> = (0..72)
+        .map(|i| ChartPoint {
+            t_ms: NOV_22 + f64::from(i) * 600_000.0,
+            value: 900.0 + 100.0 * f64::from(i % 5),
+        })
+        .collect();
+    let range = (NOV_22, NOV_22 + DAY);
+
+    // A sparkline has no axes or grid: every pixel is the line.
+    let spanned = host(400);
+    let points = first_half.clone();
+    let mounted_spanned = leptos::mount::mount_to(spanned.clone(), move || {
+        view! { <Sparkline points=points.clone() label="LCP" time_range=range /> }
+    });
+    let fitted = host(400);
+    let points = first_half.clone();
+    let mounted_fitted = leptos::mount::mount_to(fitted.clone(), move || {
+        view! { <Sparkline points=points.clone() label="LCP" /> }
+    });
+    let (spanned_canvas, fitted_canvas) = (canvas_in(&spanned), canvas_in(&fitted));
+    settle(|| painted_pixels(&spanned_canvas) > 0 && painted_pixels(&fitted_canvas) > 0).await;
+    let spanned_right = rightmost_painted(&spanned_canvas);
+    let fitted_right = rightmost_painted(&fitted_canvas);
+    assert!(
+        (0.4..0.56).contains(&spanned_right),
+        "half a day of data ends halfway along a day's axis, not at {spanned_right}"
+    );
+    assert!(
+        fitted_right > 0.95,
+        "without a range the data fills the axis: {fitted_right}"
+    );
+
+    // Line charts over the same range: the current data stops halfway; the previous
+    // day, shifted by a day onto the same axis, reaches its end. (Grid lines cross the
+    // whole plot, so the charts are compared with each other.)
+    let primary = ChartSeries {
+        label: "LCP p75".into(),
+        role: SeriesRole::Primary,
+        points: first_half,
+    };
+    let previous = ChartSeries {
+        label: "LCP p75".into(),
+        role: SeriesRole::PreviousPeriod,
+        points: (0..144)
+            .map(|i| ChartPoint {
+                t_ms: NOV_22 + f64::from(i) * 600_000.0,
+                value: 1_000.0,
+            })
+            .collect(),
+    };
+    let chart = |series: Vec<ChartSeries>, range: Option<(f64, f64)>| {
+        let host = host(600);
+        let mounted = leptos::mount::mount_to(host.clone(), move || {
+            view! { <LineChart series=series.clone() unit=Unit::Milliseconds label="LCP" time_range=range /> }
+        });
+        (host, mounted)
+    };
+    let (alone, mounted_alone) = chart(vec![primary.clone()], Some(range));
+    let (overlaid, mounted_overlaid) = chart(vec![primary.clone(), previous], Some(range));
+    let (fitted_chart, mounted_fitted_chart) = chart(vec![primary], None);
+    let canvases = [&alone, &overlaid, &fitted_chart].map(canvas_in);
+    settle(|| canvases.iter().all(|c| painted_pixels(c) > 0)).await;
+    let [alone_end, overlaid_end, fitted_end] = canvases
+        .each_ref()
+        .map(|c| painted_in_columns(c, 0.7, 0.95));
+    assert!(
+        overlaid_end > alone_end + 100,
+        "the previous period reaches the end of the axis: {overlaid_end} vs {alone_end} pixels"
+    );
+    assert!(
+        fitted_end > alone_end + 100,
+        "without a range the current data reaches the end: {fitted_end} vs {alone_end} pixels"
+    );
+    drop((
+        mounted_spanned,
+        mounted_fitted,
+        mounted_alone,
+        mounted_overlaid,
+        mounted_fitted_chart,
+    ));
+}
+
+/// Pixels drawn in the canvas columns from `from` to `to` (shares of its width).
+fn painted_in_columns(canvas: &HtmlCanvasElement, from: f64, to: f64) -> usize {
+    let context: CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    let width = f64::from(canvas.width());
+    let (x0, x1) = ((width * from).floor(), (width * to).ceil());
+    let data = context
+        .get_image_data(x0, 0.0, x1 - x0, f64::from(canvas.height()))
+        .unwrap()
+        .data();
+    data.chunks(4).filter(|rgba| rgba[3] > 0).count()
+}

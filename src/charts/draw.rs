@@ -1,7 +1,7 @@
 //! Drawing with plotters onto a chart's canvas; returns where the data landed so the
 //! hover readout can map the pointer back to a point.
 
-use super::geometry::{downsample, time_extent, value_extent, Scale};
+use super::geometry::{downsample, value_extent, Framed, Scale};
 use super::palette::Rgb;
 use super::series::{ChartSeries, HistogramBar, SeriesRole, Unit};
 use super::surface::{Colours, Surface};
@@ -28,6 +28,12 @@ pub enum Decoration {
 }
 
 const FONT: &str = "system-ui, sans-serif";
+
+/// The tick label font. Named directly: plotters' `From<&str>` lower-cases the name to
+/// look for its generic families, which links Unicode's case tables (about 24 KB).
+fn label_font(size: i32) -> FontDesc<'static> {
+    FontDesc::new(FontFamily::Name(FONT), f64::from(size), FontStyle::Normal)
+}
 
 /// A linear f64 axis whose ticks are the ones `ticks.rs` chose (plotters' own f64 axis
 /// picks its own, and its key-point decorator cannot take a label formatter).
@@ -93,17 +99,14 @@ pub fn series_colour_slots(series: &[ChartSeries]) -> Vec<usize> {
 pub fn draw_lines(
     canvas: &HtmlCanvasElement,
     surface: Surface,
-    series: &[ChartSeries],
+    framed: &Framed,
     unit: Unit,
     colours: &Colours,
     decoration: Decoration,
 ) -> Option<PlotLayout> {
     surface.apply_to(canvas);
-    let (mut t0, mut t1) = time_extent(series)?;
-    if t1 <= t0 {
-        // One point still needs a time span to sit in.
-        (t0, t1) = (t0 - 60_000.0, t1 + 60_000.0);
-    }
+    let series = &framed.series[..];
+    let (t0, t1) = framed.domain;
     let (v0, v1) = value_extent(series)?;
     let values = value_axis(v0, v1, ((surface.css_height / 48.0) as usize).clamp(2, 8));
     let offset = super::surface::utc_offset_ms();
@@ -138,7 +141,7 @@ pub fn draw_lines(
         )
         .ok()?;
     if decoration == Decoration::Axes {
-        let label_style = (FONT, px(12.0)).into_font().color(&colour(colours.text));
+        let label_style = label_font(px(12.0)).color(&colour(colours.text));
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -256,7 +259,7 @@ pub fn draw_histogram(
         .set_all_tick_mark_size(px(4.0))
         .x_labels(x_axis.ticks.len())
         .y_labels(y_axis.ticks.len())
-        .label_style((FONT, px(12.0)).into_font().color(&colour(colours.text)))
+        .label_style(label_font(px(12.0)).color(&colour(colours.text)))
         .x_label_formatter(&|v| format_value(*v, unit))
         .y_label_formatter(&|v| format_value(*v, Unit::Count))
         .draw()

@@ -1,5 +1,6 @@
-//! Where data lands on the canvas and back: pixel scales, the nearest point under the
-//! pointer, and thinning long series to what the canvas can show.
+//! Where data lands on the canvas and back: the time axis a chart spans, pixel scales,
+//! the nearest point under the pointer, and thinning long series to what the canvas can
+//! show.
 
 use super::series::{ChartPoint, ChartSeries, HistogramBar};
 
@@ -69,6 +70,47 @@ impl Scale {
 /// The time span covered by all series together; `None` when there is no point.
 pub fn time_extent(series: &[ChartSeries]) -> Option<(f64, f64)> {
     extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.t_ms)))
+}
+
+/// What a time-series chart shows: its series cut to the time axis, and that axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Framed {
+    pub series: Vec<ChartSeries>,
+    /// The x-axis, epoch milliseconds, `from < to`.
+    pub domain: (f64, f64),
+}
+
+/// The chart's frame: with a `range` (the filter bar's from → to) the axis spans it
+/// whatever the data covers, so a gap or a late start looks like one, and points outside
+/// it are left out; without one the axis spans the data. `None` when no point is left
+/// to draw.
+pub fn frame(series: &[ChartSeries], range: Option<(f64, f64)>) -> Option<Framed> {
+    let range = range.filter(|(from, to)| from.is_finite() && to.is_finite() && from < to);
+    let series: Vec<ChartSeries> = match range {
+        Some((from, to)) => series
+            .iter()
+            .map(|s| ChartSeries {
+                label: s.label.clone(),
+                role: s.role,
+                points: s
+                    .points
+                    .iter()
+                    .filter(|p| from <= p.t_ms && p.t_ms <= to)
+                    .copied()
+                    .collect(),
+            })
+            .collect(),
+        None => series.to_vec(),
+    };
+    let (first, last) = time_extent(&series)?;
+    value_extent(&series)?;
+    let domain = match range {
+        Some(range) => range,
+        // One point still needs a time span to sit in.
+        None if last <= first => (first - 60_000.0, last + 60_000.0),
+        None => (first, last),
+    };
+    Some(Framed { series, domain })
 }
 
 /// The smallest and largest value of all series together.
@@ -185,6 +227,41 @@ mod tests {
         assert_eq!(time_extent(&s), Some((1.0, 9.0)));
         assert_eq!(value_extent(&s), Some((-2.0, 4.0)));
         assert_eq!(value_extent(&[]), None);
+    }
+
+    #[test]
+    fn a_range_sets_the_axis_and_cuts_what_lies_outside() {
+        let s = [series(vec![
+            point(50.0, 1.0),
+            point(100.0, 2.0),
+            point(150.0, 3.0),
+            point(400.0, 4.0),
+        ])];
+        let framed = frame(&s, Some((0.0, 300.0))).expect("points inside the range");
+        assert_eq!(
+            framed.domain,
+            (0.0, 300.0),
+            "the range, not the data's extent"
+        );
+        assert_eq!(
+            framed.series[0].points,
+            vec![point(50.0, 1.0), point(100.0, 2.0), point(150.0, 3.0)]
+        );
+        assert_eq!(frame(&s, Some((500.0, 900.0))), None, "nothing in range");
+    }
+
+    #[test]
+    fn without_a_usable_range_the_axis_spans_the_data() {
+        let s = [series(vec![point(50.0, 1.0), point(150.0, 3.0)])];
+        assert_eq!(frame(&s, None).unwrap().domain, (50.0, 150.0));
+        assert_eq!(frame(&s, Some((9.0, 9.0))).unwrap().domain, (50.0, 150.0));
+        assert_eq!(
+            frame(&s, Some((f64::NAN, 9.0))).unwrap().domain,
+            (50.0, 150.0)
+        );
+        let lone = [series(vec![point(1_000_000.0, 1.0)])];
+        assert_eq!(frame(&lone, None).unwrap().domain, (940_000.0, 1_060_000.0));
+        assert_eq!(frame(&[series(vec![])], Some((0.0, 1.0))), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Sparkline (the line alone, for cards and table rows).
 
 use super::draw::{draw_lines, series_colour_slots, Decoration, PlotLayout};
-use super::geometry::{nearest_point, time_extent};
+use super::geometry::{frame, nearest_point};
 use super::readout::{HoverReadout, Readout};
 use super::series::{ChartPoint, ChartSeries, SeriesRole, Unit};
 use super::summary::{points_summary, series_summary};
@@ -24,6 +24,9 @@ pub fn LineChart(
     /// While true, an empty series means "not yet" rather than "nothing to show".
     #[prop(optional, into)]
     loading: MaybeProp<bool>,
+    /// The time axis, epoch ms from → to (the chosen range); the data's extent if unset.
+    #[prop(optional, into)]
+    time_range: MaybeProp<(f64, f64)>,
 ) -> impl IntoView {
     let legend = move || {
         series.with(|all| {
@@ -52,7 +55,7 @@ pub fn LineChart(
     view! {
         <figure class="chart" style:height=format!("{height}px")>
             <ul class="chart-legend">{legend}</ul>
-            <TimeSeriesPlot series unit label=label.clone() decoration=Decoration::Axes loading />
+            <TimeSeriesPlot series unit label=label.clone() decoration=Decoration::Axes loading time_range />
             <figcaption class="chart-summary">{label}". "{summary}</figcaption>
         </figure>
     }
@@ -68,6 +71,9 @@ pub fn Sparkline(
     #[prop(optional)]
     unit: Option<Unit>,
     #[prop(optional, into)] loading: MaybeProp<bool>,
+    /// The time axis, epoch ms from → to (the chosen range); the data's extent if unset.
+    #[prop(optional, into)]
+    time_range: MaybeProp<(f64, f64)>,
 ) -> impl IntoView {
     let unit = unit.unwrap_or(Unit::Score);
     let series_label = label.clone();
@@ -81,7 +87,7 @@ pub fn Sparkline(
     let summary = move || points.with(|p| points_summary(p, unit));
     view! {
         <span class="sparkline" style:height=format!("{height}px")>
-            <TimeSeriesPlot series unit label=label.clone() decoration=Decoration::Bare loading />
+            <TimeSeriesPlot series unit label=label.clone() decoration=Decoration::Bare loading time_range />
             <span class="chart-summary">{label}". "{summary}</span>
         </span>
     }
@@ -95,12 +101,14 @@ fn TimeSeriesPlot(
     label: String,
     decoration: Decoration,
     loading: MaybeProp<bool>,
+    time_range: MaybeProp<(f64, f64)>,
 ) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let surface = use_surface(canvas);
     let theme = use_theme_changes();
     let layout = StoredValue::new(None::<PlotLayout>);
     let (readout, set_readout) = signal(None::<Readout>);
+    let framed = Memo::new(move |_| series.with(|all| frame(all, time_range.get())));
 
     Effect::new(move |_| {
         theme.track();
@@ -108,8 +116,11 @@ fn TimeSeriesPlot(
             return;
         };
         let colours = Colours::of(&element);
-        let drawn =
-            series.with(|all| draw_lines(&element, surface, all, unit, &colours, decoration));
+        let drawn = framed.with(|framed| {
+            framed
+                .as_ref()
+                .and_then(|f| draw_lines(&element, surface, f, unit, &colours, decoration))
+        });
         if drawn.is_none() {
             // Nothing to draw: clear what the previous data left.
             surface.apply_to(&element);
@@ -123,9 +134,11 @@ fn TimeSeriesPlot(
             return;
         };
         let t_ms = plot.x.to_value(f64::from(event.offset_x()));
-        let found = series.with_untracked(|all| {
+        let found = framed.with_untracked(|framed| {
+            let framed = framed.as_ref()?;
+            let all = &framed.series;
             let (index, point) = nearest_point(all, t_ms)?;
-            let (from, to) = time_extent(all)?;
+            let (from, to) = framed.domain;
             let name = match all[index].role {
                 SeriesRole::PreviousPeriod => format!("{} (previous period)", all[index].label),
                 SeriesRole::Primary | SeriesRole::Secondary => all[index].label.clone(),
@@ -148,8 +161,7 @@ fn TimeSeriesPlot(
         }));
     };
 
-    let has_data = Memo::new(move |_| series.with(|all| time_extent(all).is_some()));
-    let empty = move || !has_data.get() && !loading.get().unwrap_or(false);
+    let empty = move || framed.with(Option::is_none) && !loading.get().unwrap_or(false);
     view! {
         <div class="chart-plot">
             <canvas node_ref=canvas role="img" aria-label=label

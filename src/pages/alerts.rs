@@ -2,7 +2,7 @@
 //! status changes, and recommendations read from the data.
 
 use crate::api;
-use crate::components::loaded;
+use crate::components::{loaded, panel_skeleton};
 use crate::format::{format_age, format_utc};
 use crate::view_scope::{scoped_resource, use_view_scope};
 use leptos::prelude::*;
@@ -43,6 +43,9 @@ pub fn Alerts() -> impl IntoView {
                 <p class="page-sub">"Rules watching vitals, API latency, cache and host."</p>
             </div>
             <p class="notice" role="status" aria-live="polite">{move || notice.get()}</p>
+            // The three lists arrive together: one list growing would push the others
+            // down after they were painted.
+            <Show when=move || alerts.get().is_some() && history.get().is_some() && recommendations.get().is_some() fallback=panel_skeleton>
             <section class="summary-section" aria-labelledby="active-heading">
                 <h2 id="active-heading">"Firing and pending"</h2>
                 {loaded(
@@ -63,6 +66,7 @@ pub fn Alerts() -> impl IntoView {
                     |list| recommendation_list(list.unwrap_or_default()),
                 )}
             </section>
+            </Show>
         </div>
     }
 }
@@ -127,7 +131,7 @@ fn active_table(
                     <td><strong>{alert.rule_id.clone()}</strong></td>
                     <td>{alert.site.clone()}</td>
                     <td>{status}</td>
-                    <td>{format!("{:?}", alert.severity).to_lowercase()}</td>
+                    <td>{format!("{:?}", alert.severity).to_ascii_lowercase()}</td>
                     <td class="num">{value_text(alert.value)} " / " {value_text(Some(alert.threshold))}</td>
                     <td>{format_age(alert.since_ms, now)}</td>
                     <td class="alert-actions">

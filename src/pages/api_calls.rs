@@ -70,6 +70,7 @@ fn EndpointsTable(
     sort: RwSignal<SortState<Column>>,
 ) -> impl IntoView {
     let query = use_query_map();
+    let range = use_view_scope().chart_range();
     let visible = move || {
         let state = sort.get();
         let needle = search.get();
@@ -161,7 +162,7 @@ fn EndpointsTable(
                                             {format_percent(row.error_rate)}
                                         </td>
                                         <td class="trend-cell">
-                                            {trend.map(|points| view! { <Sparkline points label=label /> })}
+                                            {trend.map(|points| view! { <Sparkline points label=label time_range=range /> })}
                                         </td>
                                     </tr>
                                 }

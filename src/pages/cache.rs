@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::charts::Unit;
-use crate::components::loaded;
+use crate::components::loaded_or;
 use crate::format::{format_bytes, format_count, format_percent};
 use crate::pages::monitor_chart::MonitorChart;
 use crate::view_scope::scoped_resource;
@@ -25,7 +25,7 @@ pub fn Cache() -> impl IntoView {
         if let Some(Ok(Some(stats))) = stats.get() {
             for layer in stats.layers {
                 series.push((
-                    layer.layer.to_uppercase(),
+                    layer.layer.to_ascii_uppercase(),
                     format!("cache.{}.hit_rate", layer.layer),
                 ));
             }
@@ -54,7 +54,7 @@ pub fn Cache() -> impl IntoView {
                 <h1>"Cache"</h1>
                 <p class="page-sub">"The collector's query cache layers, and those other services report."</p>
             </div>
-            {loaded("Could not load the cache statistics", stats, |stats| stats.map(stats_table))}
+            {loaded_or("Could not load the cache statistics", stats, stats_placeholder, |stats| stats.map(stats_table))}
             <section class="summary-section" aria-labelledby="cache-trend-heading">
                 <h2 id="cache-trend-heading">"Hit rate"</h2>
                 <MonitorChart series=collector_series unit=Unit::Ratio label="Collector cache hit rate over the range" />
@@ -73,6 +73,43 @@ pub fn Cache() -> impl IntoView {
     }
 }
 
+/// The collector's three layers as empty rows, so the chart below stays put.
+fn stats_placeholder() -> impl IntoView {
+    let rows = ["L1", "L2", "L3"]
+        .map(|layer| {
+            view! {
+                <tr class="placeholder-row">
+                    <th scope="row">{layer}</th>
+                    <td colspan="5"><span class="skeleton-line"></span></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="cache-overall"><span class="skeleton-line short"></span></p>
+        <div class="table-scroll" role="status" aria-busy="true">
+            <span class="visually-hidden">"Loading…"</span>
+            <table class="data-table cache-table">
+                <thead>{table_head()}</thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+fn table_head() -> impl IntoView {
+    view! {
+        <tr>
+            <th scope="col">"Layer"</th>
+            <th scope="col" class="num">"Hit rate"</th>
+            <th scope="col">"Size / limit"</th>
+            <th scope="col" class="num">"Entries"</th>
+            <th scope="col" class="num">"Evictions"</th>
+            <th scope="col" class="num">"Promotions"</th>
+        </tr>
+    }
+}
+
 fn stats_table(stats: CacheStats) -> impl IntoView {
     let rows = stats.layers.into_iter().map(layer_row).collect_view();
     view! {
@@ -83,16 +120,7 @@ fn stats_table(stats: CacheStats) -> impl IntoView {
         </p>
         <div class="table-scroll" tabindex="0" role="region" aria-label="Cache layers">
             <table class="data-table cache-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Layer"</th>
-                        <th scope="col" class="num">"Hit rate"</th>
-                        <th scope="col">"Size / limit"</th>
-                        <th scope="col" class="num">"Entries"</th>
-                        <th scope="col" class="num">"Evictions"</th>
-                        <th scope="col" class="num">"Promotions"</th>
-                    </tr>
-                </thead>
+                <thead>{table_head()}</thead>
                 <tbody>{rows}</tbody>
             </table>
         </div>
@@ -115,7 +143,7 @@ fn layer_row(layer: CacheLayerStats) -> impl IntoView {
     let fill = (layer.limit_bytes > 0).then(|| layer.bytes as f64 / layer.limit_bytes as f64);
     view! {
         <tr class="cache-row" data-layer=layer.layer.clone()>
-            <th scope="row">{layer.layer.to_uppercase()}</th>
+            <th scope="row">{layer.layer.to_ascii_uppercase()}</th>
             <td class="num">{hit_rate.map_or_else(|| "–".to_owned(), format_percent)}</td>
             <td>
                 {size}

@@ -4,7 +4,7 @@ use crate::api;
 use crate::chart_data::{primary, secondary, series_points};
 use crate::charts::{LineChart, Unit};
 use crate::components::loaded;
-use crate::view_scope::{scoped_resource, use_href};
+use crate::view_scope::{scoped_resource, use_href, use_view_scope};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -40,6 +40,7 @@ pub fn EndpointDetail() -> impl IntoView {
             series_points(&series.points, |p| p.error_rate),
         )]
     });
+    let range = use_view_scope().chart_range();
     let title = move || match endpoint.get() {
         Some((method, path)) => format!("{method} {path}"),
         None => "All API calls".to_owned(),
@@ -56,11 +57,11 @@ pub fn EndpointDetail() -> impl IntoView {
             </div>
             <section class="summary-section" aria-labelledby="latency-heading">
                 <h2 id="latency-heading">"Latency"</h2>
-                <LineChart series=latency unit=Unit::Milliseconds label="Latency percentiles over the range" />
+                <LineChart series=latency unit=Unit::Milliseconds label="Latency percentiles over the range" time_range=range />
             </section>
             <section class="summary-section" aria-labelledby="errors-heading">
                 <h2 id="errors-heading">"Error rate"</h2>
-                <LineChart series=errors unit=Unit::Ratio label="Share of failed calls over the range" height=160 />
+                <LineChart series=errors unit=Unit::Ratio label="Share of failed calls over the range" height=160 time_range=range />
             </section>
             {loaded(
                 "Could not load this endpoint's series",

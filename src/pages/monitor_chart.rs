@@ -22,13 +22,14 @@ pub fn MonitorChart(
         let wanted = series.get();
         let (from, to) = scope.filters.get().range.bounds(scope.now.get());
         async move {
+            let range = (from as f64, to as f64);
             let fetched = join_all(
                 wanted
                     .iter()
                     .map(|(_, name)| api::fetch_monitor_series(name.clone(), from, to)),
             )
             .await;
-            wanted
+            let lines = wanted
                 .into_iter()
                 .zip(fetched)
                 .enumerate()
@@ -40,14 +41,16 @@ pub fn MonitorChart(
                         secondary(label, points)
                     })
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (range, lines)
         }
     });
-    let lines = Signal::derive(move || data.get().unwrap_or_default());
+    let lines = Signal::derive(move || data.get().map(|(_, lines)| lines).unwrap_or_default());
+    let range = Signal::derive(move || data.get().map(|(range, _)| range));
     let points = move || lines.with(|l| l.iter().map(|s| s.points.len()).sum::<usize>());
     view! {
         <div class="monitor-chart" data-points=points>
-            <LineChart series=lines unit label height />
+            <LineChart series=lines unit label height time_range=range />
         </div>
     }
 }

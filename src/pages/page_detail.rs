@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::charts::{Histogram, Unit};
-use crate::components::loaded;
+use crate::components::{loaded, loaded_or};
 use crate::distribution::histogram;
 use crate::format::format_count;
 use crate::view_scope::{scoped_resource, use_view_scope};
@@ -74,9 +74,10 @@ pub fn PageDetail() -> impl IntoView {
                         <Histogram bars unit label=format!("Distribution of {} values", name.as_str()) />
                     }
                 }}
-                {loaded(
+                {loaded_or(
                     "Could not load the samples",
                     samples,
+                    || view! { <p class="section-note"><span class="skeleton-line short"></span></p> },
                     |data| {
                         let text = match data {
                             Some((name, count, _)) => {

@@ -66,10 +66,16 @@ pub fn System() -> impl IntoView {
             .then(|| n.trim_start_matches("source.").to_owned())
     });
 
+    // Always there, with dashes until the first reading arrives, so the charts below
+    // do not move down when it does.
     let current = move || {
-        live.resources.get().map(|(ts, values)| {
+        let (ts, values) = live.resources.get().unzip();
+        {
             let reading = |name: &str, show: fn(f64) -> String| {
-                values.get(name).map_or_else(|| "–".to_owned(), |v| show(*v))
+                values
+                    .as_ref()
+                    .and_then(|values| values.get(name))
+                    .map_or_else(|| "–".to_owned(), |v| show(*v))
             };
             let percent = |v: f64| format!("{v:.0}%");
             view! {
@@ -78,10 +84,10 @@ pub fn System() -> impl IntoView {
                     <div><dt>"Memory"</dt><dd>{reading("system.memory.used_bytes", format_bytes)}</dd></div>
                     <div><dt>"Received"</dt><dd>{reading("system.net.rx_bytes_per_s", |v| format!("{}/s", format_bytes(v)))}</dd></div>
                     <div><dt>"Sent"</dt><dd>{reading("system.net.tx_bytes_per_s", |v| format!("{}/s", format_bytes(v)))}</dd></div>
-                    <div><dt>"As of"</dt><dd>{format_utc(ts)}</dd></div>
+                    <div><dt>"As of"</dt><dd>{ts.map_or_else(|| "–".to_owned(), format_utc)}</dd></div>
                 </dl>
             }
-        })
+        }
     };
 
     view! {

@@ -106,6 +106,7 @@ pub fn Trends() -> impl IntoView {
             let before = series_points(&before.points, |p| metric.value(p, before.bucket_ms));
             Ok((
                 metric,
+                (from as f64, to as f64),
                 vec![
                     primary(label.clone(), current),
                     previous_period(&label, before, to - from),
@@ -139,12 +140,12 @@ pub fn Trends() -> impl IntoView {
                 data,
                 |data| match data {
                     None => view! { <p class="section-note">"No data yet."</p> }.into_any(),
-                    Some((metric, series)) => {
+                    Some((metric, range, series)) => {
                         let points: usize = series.iter().map(|s| s.points.len()).sum();
                         let label = format!("{} over the range, with the previous period", metric.label());
                         view! {
                             <div class="trend-chart" data-points=points>
-                                <LineChart series=Signal::stored(series) unit=metric.unit() label height=320 />
+                                <LineChart series=Signal::stored(series) unit=metric.unit() label height=320 time_range=range />
                             </div>
                         }
                             .into_any()

@@ -70,6 +70,15 @@ pub fn run_bench(root: &Path, tools: &Tools) -> Result<()> {
         figures.cls,
         verdict(figures.cls <= CLS_BUDGET)
     );
+    // What moved, largest first, so a missed CLS budget names its cause.
+    let mut shifts = figures.shifts;
+    shifts.sort_by(|a, b| b.value.total_cmp(&a.value));
+    for shift in shifts.iter().take(5) {
+        println!(
+            "    layout shift {:.4} at {:>5.0} ms: {}",
+            shift.value, shift.time_ms, shift.sources
+        );
+    }
     println!(
         "  Lighthouse performance       {:>8.0}      budget ≥ {LIGHTHOUSE_PERFORMANCE_BUDGET:.0}: {}",
         figures.performance,
@@ -84,6 +93,11 @@ pub fn run_bench(root: &Path, tools: &Tools) -> Result<()> {
         "  (Lighthouse {} with its default mobile emulation and throttling; report {})",
         figures.lighthouse_version,
         work.join("lighthouse.json").display()
+    );
+    println!(
+        "  Lighthouse performance, desktop preset (for reference, not the budget): {:.0} ({})",
+        figures.desktop_performance,
+        work.join("lighthouse-desktop.json").display()
     );
     Ok(())
 }
@@ -108,8 +122,10 @@ struct Figures {
     auth_note: &'static str,
     lcp_ms: f64,
     cls: f64,
+    shifts: Vec<LayoutShift>,
     performance: f64,
     accessibility: f64,
+    desktop_performance: f64,
     lighthouse_version: String,
 }
 
@@ -122,17 +138,25 @@ fn measure(root: &Path, work: &Path) -> Result<Figures> {
     } else {
         " (this collector has no sign-in)"
     };
-    let (lcp_ms, cls) = own_vitals(&collector, session.as_deref())?;
+    let (lcp_ms, cls, shifts) = own_vitals(&collector, session.as_deref())?;
     let lighthouse = toolchain::ensure_lighthouse(root)?;
-    let (performance, accessibility, lighthouse_version) =
-        lighthouse_scores(&lighthouse, &collector, session.as_deref(), work)?;
+    let mobile = lighthouse_scores(&lighthouse, &collector, session.as_deref(), work, None)?;
+    let desktop = lighthouse_scores(
+        &lighthouse,
+        &collector,
+        session.as_deref(),
+        work,
+        Some("desktop"),
+    )?;
     Ok(Figures {
         auth_note,
         lcp_ms,
         cls,
-        performance,
-        accessibility,
-        lighthouse_version,
+        shifts,
+        performance: mobile.performance,
+        accessibility: mobile.accessibility,
+        desktop_performance: desktop.performance,
+        lighthouse_version: mobile.version,
     })
 }
 
@@ -323,9 +347,58 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// Loads /performance/ in a fresh headless Chromium, hides it (navigating away makes the
-/// tracker send what it holds), and reads the LCP and CLS its tracker reported.
-fn own_vitals(collector: &Collector, session: Option<&str>) -> Result<(f64, f64)> {
+/// The page's layout shifts so far, as the browser reports them: value, time and the
+/// elements that moved (a PerformanceObserver is the only way to read them).
+const LAYOUT_SHIFTS_SCRIPT: &str = "const done = arguments[arguments.length - 1];
+new PerformanceObserver((list, observer) => {
+  observer.disconnect();
+  done(list.getEntries().map((e) => ({
+    value: e.value, time: e.startTime, input: e.hadRecentInput,
+    sources: e.sources.map((s) => s.node ? (s.node.id ? '#' + s.node.id : s.node.nodeName.toLowerCase() + (s.node.className ? '.' + String(s.node.className).trim().split(/\\s+/).join('.') : '')) : '(removed)'),
+  })));
+}).observe({ type: 'layout-shift', buffered: true });
+setTimeout(() => done([]), 1000);";
+
+/// One layout shift the browser reported.
+struct LayoutShift {
+    value: f64,
+    time_ms: f64,
+    sources: String,
+}
+
+fn layout_shifts(reported: &Value) -> Vec<LayoutShift> {
+    reported
+        .as_array()
+        .map(|all| {
+            all.iter()
+                // Shifts right after input are the person's doing and not counted.
+                .filter(|s| !s["input"].as_bool().unwrap_or(false))
+                .map(|s| LayoutShift {
+                    value: s["value"].as_f64().unwrap_or(0.0),
+                    time_ms: s["time"].as_f64().unwrap_or(0.0),
+                    sources: s["sources"]
+                        .as_array()
+                        .map(|names| {
+                            names
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Loads /performance/ in a fresh headless Chromium, reads the layout shifts so far,
+/// hides it (navigating away makes the tracker send what it holds), and reads the LCP
+/// and CLS its tracker reported.
+fn own_vitals(
+    collector: &Collector,
+    session: Option<&str>,
+) -> Result<(f64, f64, Vec<LayoutShift>)> {
     let since = now_ms();
     let driver = ChromeDriver::start()?;
     let profile = std::env::temp_dir().join(format!("perfscope-bench-dash-{}", std::process::id()));
@@ -363,22 +436,26 @@ fn own_vitals(collector: &Collector, session: Option<&str>) -> Result<(f64, f64)
         )?;
         // Long enough for the wasm to start, the data to arrive and the charts to draw.
         std::thread::sleep(Duration::from_secs(4));
+        let shifts = driver.post(
+            &format!("/session/{id}/execute/async"),
+            json!({ "script": LAYOUT_SHIFTS_SCRIPT, "args": [] }),
+        )?;
         driver.post(
             &format!("/session/{id}/url"),
             json!({ "url": "about:blank" }),
         )?;
-        Ok::<(), anyhow::Error>(())
+        Ok::<Value, anyhow::Error>(shifts)
     })();
     let _ = ureq::delete(&format!("{}/session/{id}", driver.url)).call();
     let _ = std::fs::remove_dir_all(&profile);
-    visit?;
+    let shifts = layout_shifts(&visit?);
 
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let lcp = latest_sample(collector, session, "LCP", since)?;
         let cls = latest_sample(collector, session, "CLS", since)?;
         if let (Some(lcp), Some(cls)) = (lcp, cls) {
-            return Ok((lcp, cls));
+            return Ok((lcp, cls, shifts));
         }
         if Instant::now() > deadline {
             bail!(
@@ -413,15 +490,25 @@ fn latest_sample(
         .and_then(|s| s["value"].as_f64()))
 }
 
-/// Runs npm Lighthouse against Debian's Chromium; returns (performance, accessibility,
-/// Lighthouse's version).
+struct LighthouseScores {
+    performance: f64,
+    accessibility: f64,
+    version: String,
+}
+
+/// Runs npm Lighthouse against Debian's Chromium, with its default (mobile) settings or
+/// the named `--preset`; the report stays in `work`.
 fn lighthouse_scores(
     cli: &Path,
     collector: &Collector,
     session: Option<&str>,
     work: &Path,
-) -> Result<(f64, f64, String)> {
-    let report = work.join("lighthouse.json");
+    preset: Option<&str>,
+) -> Result<LighthouseScores> {
+    let report = work.join(match preset {
+        Some(preset) => format!("lighthouse-{preset}.json"),
+        None => "lighthouse.json".to_owned(),
+    });
     let mut command = Command::new("node");
     command
         .arg(cli)
@@ -437,6 +524,9 @@ fn lighthouse_scores(
     if let Some(cookie) = session {
         command.arg(format!("--extra-headers={}", json!({ "Cookie": cookie })));
     }
+    if let Some(preset) = preset {
+        command.arg(format!("--preset={preset}"));
+    }
     run(&mut command)?;
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report)?)?;
     let score = |category: &str| {
@@ -449,5 +539,9 @@ fn lighthouse_scores(
         .as_str()
         .unwrap_or("?")
         .to_owned();
-    Ok((score("performance")?, score("accessibility")?, version))
+    Ok(LighthouseScores {
+        performance: score("performance")?,
+        accessibility: score("accessibility")?,
+        version,
+    })
 }

@@ -42,6 +42,10 @@ const WASM_OPT_FEATURES: [&str; 8] = [
 pub fn build_all(root: &Path, tools: &Tools) -> Result<()> {
     let tracker = build_tracker(root, tools)?;
     let dashboard = build_dashboard(root, tools)?;
+    // Only the dashboard: Trunk empties its directory on each build, so a compressed
+    // copy can never outlive the file it was made from (the tracker's directory is
+    // written over, not emptied).
+    precompress(&root.join(DASHBOARD_DIST))?;
     println!("wasm sizes:");
     for (name, file) in [("tracker", tracker), ("dashboard", dashboard)] {
         let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
@@ -196,6 +200,52 @@ fn build_dashboard(root: &Path, tools: &Tools) -> Result<PathBuf> {
         .find(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .with_context(|| format!("Trunk wrote no .wasm into {}", dist.display()))?;
     Ok(wasm)
+}
+
+/// Extensions of the files the collector serves compressed.
+const COMPRESSIBLE: [&str; 5] = ["wasm", "js", "css", "html", "svg"];
+
+/// Writes `name.br` (quality 11) and `name.gz` beside every compressible file under
+/// `dir`, which the collector serves instead of compressing on each request.
+fn precompress(dir: &Path) -> Result<()> {
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let compressible = path
+                .extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| COMPRESSIBLE.contains(&ext));
+            if !compressible {
+                continue;
+            }
+            let bytes = std::fs::read(&path)?;
+            let mut brotli = Vec::new();
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 11,
+                ..Default::default()
+            };
+            brotli::BrotliCompress(&mut bytes.as_slice(), &mut brotli, &params)?;
+            std::fs::write(with_suffix(&path, "br"), brotli)?;
+            let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
+            gzip.write_all(&bytes)?;
+            std::fs::write(with_suffix(&path, "gz"), gzip.finish()?)?;
+        }
+    }
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 fn gzip_len(bytes: &[u8]) -> Result<usize> {
