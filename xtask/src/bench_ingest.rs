@@ -123,6 +123,9 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
     let group = args.connections.clamp(1, WRITER_MAX_GROUP);
     eprintln!("raw SQLite inserts: {} s…", args.seconds);
     let sqlite = raw_sqlite_inserts(&work.join("raw.db"), phase, group, args.connections)?;
+    let _ = std::fs::remove_file(work.join("raw.db"));
+    eprintln!("Store::insert_batches without HTTP: {} s…", args.seconds);
+    let store = store_inserts(&work.join("store.db"), phase, group, args.connections)?;
     let load_after = load_average();
     let _ = std::fs::remove_dir_all(&work);
 
@@ -151,7 +154,19 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
         "-"
     );
     println!(
+        "{:<44} {:>10.0} {:>10.0} {:>8} {:>8} {:>12}",
+        format!("Store::insert_batches, {group} batches/call"),
+        store.events_per_sec,
+        store.events_per_sec / EVENTS_PER_BATCH as f64,
+        "-",
+        "-",
+        "-"
+    );
+    println!(
         "  (raw: the collector's schema, the same event and page-view rows, one transaction per group; no HTTP, JSON, validation or rollups)"
+    );
+    println!(
+        "  (Store::insert_batches: the collector's writer alone, rollups and dedup included, on decoded batches; no HTTP or JSON)"
     );
     println!(
         "collector peak RSS (VmHWM): {rss_after_ingest:.1} MB after ingest, {rss_after_all:.1} MB after the discard phase"
@@ -541,6 +556,41 @@ pub(crate) fn realistic_batch(page_view: &str) -> Batch {
 
 struct SqliteResult {
     events_per_sec: f64,
+}
+
+/// The collector's own write path without the HTTP server around it: what one writer
+/// thread commits when batches are already decoded and waiting.
+fn store_inserts(
+    db: &Path,
+    duration: Duration,
+    group: usize,
+    connections: usize,
+) -> Result<SqliteResult> {
+    use perfscope_server::store::{AcceptedBatch, Store};
+    let store = SqliteStore::open(db)?;
+    let browser = browser_family(Some(USER_AGENT)).to_string();
+    let mut inserting = Duration::ZERO;
+    let mut events = 0u64;
+    let mut n = 0usize;
+    while inserting < duration {
+        let batches: Vec<AcceptedBatch> = (0..group)
+            .map(|_| {
+                n += 1;
+                AcceptedBatch {
+                    batch: realistic_batch(&format!("st{}-{}", n % connections, n / connections)),
+                    browser: browser.clone(),
+                    received_ms: now_ms() as i64,
+                }
+            })
+            .collect();
+        let started = Instant::now();
+        let outcomes = store.insert_batches(&batches)?;
+        inserting += started.elapsed();
+        events += outcomes.iter().map(|o| o.stored).sum::<u64>();
+    }
+    Ok(SqliteResult {
+        events_per_sec: events as f64 / inserting.as_secs_f64(),
+    })
 }
 
 /// The rows the collector stores for the same batches — every column of each vital and
