@@ -9,7 +9,8 @@ use perfscope_model::{
     ApiCallEvent, ApiOutcome, Attribution, Batch, DeviceClass, InteractionType, NetworkTiming,
     PageContext, VitalEvent, VitalName,
 };
-use perfscope_server::store::SqliteStore;
+use perfscope_server::store::api_call_block::{self, NewCall};
+use perfscope_server::store::{SqliteStore, MINUTE_MS};
 use perfscope_server::user_agent::browser_family;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -554,6 +555,10 @@ pub(crate) fn realistic_batch(page_view: &str) -> Batch {
     }
 }
 
+fn minute_of(ts: i64) -> i64 {
+    ts.div_euclid(MINUTE_MS) * MINUTE_MS
+}
+
 struct SqliteResult {
     events_per_sec: f64,
 }
@@ -593,8 +598,9 @@ fn store_inserts(
     })
 }
 
-/// The rows the collector stores for the same batches — every column of each vital and
-/// API call, and the page-view row — written with rusqlite straight into a database the
+/// The rows the collector stores for the same batches — every column of each vital, the
+/// API calls' ids and blocks, and the page-view and latest-report rows — written with
+/// rusqlite straight into a database the
 /// collector's own `SqliteStore` created (so the schema, keys and indexes are its), with
 /// its pragmas, `group` batches per transaction. SQLite's ceiling on this disk for these
 /// rows, with no HTTP, JSON, validation or rollups in the way.
@@ -638,13 +644,20 @@ fn raw_sqlite_inserts(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
                      ?16, ?17)",
             )?;
-            let mut api = tx.prepare_cached(
-                "INSERT OR IGNORE INTO api_calls (site, id, page_view, page, route, device,
-                     browser, connection, navigation_type, viewport_width, viewport_height, ts,
-                     received_ms, method, path, endpoint_path, status, duration, outcome,
-                     is_error, response_size, dns, connect, ttfb, download)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+            let mut page_view_seq = tx.prepare_cached(
+                "INSERT INTO page_view_seqs (site, page_view, max_seq, batches, received_ms)
+                 VALUES (?1, ?2, ?3, 1, ?4)",
+            )?;
+            let mut latest_report = tx.prepare_cached(
+                "INSERT INTO latest_reports (site, page_view, name, id, ts)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut api_call_id =
+                tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
+            let mut api_call_block = tx.prepare_cached(
+                "INSERT INTO api_call_blocks (site, minute, page_view, route, device, browser,
+                     connection, navigation_type, received_ms, calls)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for batch in &batches {
                 let context = &batch.context;
@@ -655,7 +668,22 @@ fn raw_sqlite_inserts(
                     batch.lost,
                     received_ms
                 ])?;
+                page_view_seq.execute(rusqlite::params![
+                    batch.site,
+                    batch.page_view,
+                    batch.seq,
+                    received_ms
+                ])?;
                 for v in &batch.vitals {
+                    if matches!(v.name, VitalName::Cls | VitalName::Inp) {
+                        latest_report.execute(rusqlite::params![
+                            batch.site,
+                            batch.page_view,
+                            v.name.as_str(),
+                            v.id,
+                            v.ts as i64
+                        ])?;
+                    }
                     let attribution = v
                         .attribution
                         .as_ref()
@@ -682,38 +710,26 @@ fn raw_sqlite_inserts(
                     ])?;
                 }
                 for a in &batch.api_calls {
-                    let outcome = match a.outcome {
-                        ApiOutcome::Ok => "ok",
-                        ApiOutcome::HttpError => "http-error",
-                        ApiOutcome::NetworkError => "network-error",
-                        ApiOutcome::Aborted => "aborted",
-                    };
-                    api.execute(rusqlite::params![
+                    api_call_id.execute(rusqlite::params![batch.site, a.id])?;
+                }
+                let mut calls: Vec<NewCall<'_>> = batch
+                    .api_calls
+                    .iter()
+                    .map(|a| NewCall::new(a, a.ts as i64, &a.path))
+                    .collect();
+                calls.sort_by_key(|call| minute_of(call.ts()));
+                for block in calls.chunk_by(|a, b| minute_of(a.ts()) == minute_of(b.ts())) {
+                    api_call_block.execute(rusqlite::params![
                         batch.site,
-                        a.id,
+                        minute_of(block[0].ts()),
                         batch.page_view,
-                        batch.page,
                         batch.page,
                         context.device.as_str(),
                         browser,
                         context.connection.as_str(),
                         context.navigation_type.as_str(),
-                        context.viewport_width,
-                        context.viewport_height,
-                        a.ts as i64,
                         received_ms,
-                        a.method,
-                        a.path,
-                        a.path,
-                        a.status,
-                        a.duration,
-                        outcome,
-                        a.is_error(),
-                        a.response_size.map(|s| s as i64),
-                        a.timing.map(|t| t.dns),
-                        a.timing.map(|t| t.connect),
-                        a.timing.map(|t| t.ttfb),
-                        a.timing.map(|t| t.download),
+                        api_call_block::encode(block),
                     ])?;
                 }
                 events += batch.event_count() as u64;

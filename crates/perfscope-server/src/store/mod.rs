@@ -3,6 +3,7 @@
 //! The conformance suite (`tests/store_conformance.rs`) checks these semantics against
 //! every backend.
 
+pub mod api_call_block;
 mod cardinality;
 mod clickhouse;
 mod export;

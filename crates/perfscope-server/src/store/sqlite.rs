@@ -1,6 +1,7 @@
 //! The embedded default backend: one SQLite file in WAL mode holding raw events of every
 //! kind and minute, hour and day rollups, all written in the same transaction.
 
+use super::api_call_block::{self, NewCall, StoredCall};
 use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyKind};
 use super::export::ApiCallSample;
 use super::ingest_rollup::{Cell, CellKey, RollupBatch, API, VITAL};
@@ -14,8 +15,7 @@ use super::summary::{
     ENDPOINT_QUANTILES, VITAL_QUANTILES,
 };
 use super::{
-    outcome_name, AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope,
-    SeriesMetric, Store,
+    AcceptedBatch, InsertOutcome, RetentionPolicy, RetentionReport, Scope, SeriesMetric, Store,
 };
 use anyhow::Context;
 use perfscope_model::{
@@ -55,14 +55,9 @@ const CONTEXT_NAMES: &str = "site, id, page_view, page, route, device, browser, 
     navigation_type, viewport_width, viewport_height, ts, received_ms";
 const CONTEXT_LEN: usize = 13;
 
-/// Raw tables other than `vitals`, which is keyed for per-vital time scans.
-const RAW_TABLES: [&str; 5] = [
-    "api_calls",
-    "long_frames",
-    "custom_metrics",
-    "assets",
-    "memory",
-];
+/// Raw tables of one row per event other than `vitals`, which is keyed for per-vital
+/// time scans. API calls are kept in blocks (`api_call_blocks`).
+const RAW_TABLES: [&str; 4] = ["long_frames", "custom_metrics", "assets", "memory"];
 
 /// Besides raw events and rollups: `page_view_seqs` keeps per page view the highest `seq`
 /// and the batches received, so each commit updates a site's missing-batch count
@@ -143,22 +138,24 @@ CREATE TABLE IF NOT EXISTS vitals ({CONTEXT_COLUMNS},
     PRIMARY KEY (site, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS vitals_by_time ON vitals (site, name, ts);
-CREATE TABLE IF NOT EXISTS api_calls ({CONTEXT_COLUMNS},
-    method TEXT NOT NULL,
-    path TEXT NOT NULL,
-    endpoint_path TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    duration REAL NOT NULL,
-    outcome TEXT NOT NULL,
-    is_error INTEGER NOT NULL,
-    response_size INTEGER,
-    dns REAL,
-    connect REAL,
-    ttfb REAL,
-    download REAL,
+CREATE TABLE IF NOT EXISTS api_call_ids (
+    site TEXT NOT NULL,
+    id TEXT NOT NULL,
     PRIMARY KEY (site, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS api_calls_by_time ON api_calls (site, ts);
+CREATE TABLE IF NOT EXISTS api_call_blocks (
+    site TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    page_view TEXT NOT NULL,
+    route TEXT NOT NULL,
+    device TEXT NOT NULL,
+    browser TEXT NOT NULL,
+    connection TEXT NOT NULL,
+    navigation_type TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    calls BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_call_blocks_by_minute ON api_call_blocks (site, minute);
 CREATE TABLE IF NOT EXISTS long_frames ({CONTEXT_COLUMNS},
     duration REAL NOT NULL,
     blocking_duration REAL NOT NULL,
@@ -217,6 +214,46 @@ struct Writer {
 pub struct SqliteStore {
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
+    /// Dropping it stops the checkpointer thread.
+    _checkpointer: std::sync::mpsc::Sender<()>,
+}
+
+/// How often the checkpointer copies committed WAL frames into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// WAL size past which the checkpointer waits for the writer once to restart the log,
+/// should passive checkpoints never catch up under continuous writes.
+const WAL_RESTART_BYTES: u64 = 256 << 20;
+
+/// Checkpoints from a connection of its own, so the writer never stops to copy pages
+/// and fsync the database file in the middle of a group commit (its automatic
+/// checkpoint is off). A passive checkpoint never blocks the writer; once it has copied
+/// every frame, the writer's next transaction starts the log over, which keeps it
+/// small.
+fn start_checkpointer(path: &Path) -> anyhow::Result<std::sync::mpsc::Sender<()>> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let wal = {
+        let mut name = path.as_os_str().to_owned();
+        name.push("-wal");
+        std::path::PathBuf::from(name)
+    };
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
+                let mode = if large { "RESTART" } else { "PASSIVE" };
+                if let Err(err) =
+                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+                {
+                    tracing::warn!(error = %err, "WAL checkpoint failed; retrying");
+                }
+            }
+        })?;
+    Ok(stop)
 }
 
 impl SqliteStore {
@@ -237,6 +274,7 @@ impl SqliteStore {
         // Durable at each commit point in WAL mode, without an fsync per transaction.
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         writer.pragma_update(None, "cache_size", -65_536)?;
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         writer.busy_timeout(std::time::Duration::from_secs(5))?;
         check_schema_version(&writer, path)?;
         writer.execute_batch(&schema())?;
@@ -254,6 +292,7 @@ impl SqliteStore {
                 guard: CardinalityGuard::new(limits),
             }),
             reader: Mutex::new(reader),
+            _checkpointer: start_checkpointer(path)?,
         })
     }
 }
@@ -398,23 +437,13 @@ fn insert_all(
         "vitals",
         &["name", "value", "target", "attribution"],
     ))?;
-    let mut api = tx.prepare_cached(&insert_sql(
-        "api_calls",
-        &[
-            "method",
-            "path",
-            "endpoint_path",
-            "status",
-            "duration",
-            "outcome",
-            "is_error",
-            "response_size",
-            "dns",
-            "connect",
-            "ttfb",
-            "download",
-        ],
-    ))?;
+    let mut api_call_id =
+        tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
+    let mut api_call_block = tx.prepare_cached(
+        "INSERT INTO api_call_blocks (site, minute, page_view, route, device, browser,
+             connection, navigation_type, received_ms, calls)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
     let mut long_frame = tx.prepare_cached(&insert_sql(
         "long_frames",
         &["duration", "blocking_duration", "script"],
@@ -523,41 +552,28 @@ fn insert_all(
             }
         }
         for a in &batch.api_calls {
-            let ts = event_ts(a.ts);
             let endpoint_key = (batch.site.as_str(), a.method.as_str(), a.path.as_str());
             if let Entry::Vacant(slot) = endpoints.entry(endpoint_key) {
                 slot.insert(admit_endpoint(guard, &mut keys, &batch.site, a)?);
             }
-            let endpoint = &endpoints[&endpoint_key];
-            let endpoint_path = endpoint.path.as_str();
-            ctx.bind(&mut api, &a.id, ts)?;
-            let timing = a.timing;
-            let is_error = a.is_error();
-            bind_rest(
-                &mut api,
-                &[
-                    &a.method,
-                    &a.path,
-                    &endpoint_path,
-                    &a.status,
-                    &a.duration,
-                    &outcome_name(a.outcome),
-                    &is_error,
-                    &a.response_size.map(|s| s as i64),
-                    &timing.map(|t| t.dns),
-                    &timing.map(|t| t.connect),
-                    &timing.map(|t| t.ttfb),
-                    &timing.map(|t| t.download),
-                ],
-            )?;
-            if count(api.raw_execute()?, ts, &mut outcome) {
+        }
+        let mut new_calls: Vec<NewCall<'_>> = Vec::with_capacity(batch.api_calls.len());
+        for a in &batch.api_calls {
+            let ts = event_ts(a.ts);
+            let fresh = api_call_id.execute(params![batch.site, a.id])?;
+            if count(fresh, ts, &mut outcome) {
+                let endpoint =
+                    &endpoints[&(batch.site.as_str(), a.method.as_str(), a.path.as_str())];
+                let is_error = a.is_error();
                 rollups.add(&contexts, API, &endpoint.metric, ts, a.duration, |cell| {
                     if is_error {
                         cell.errors += 1;
                     }
                 });
+                new_calls.push(NewCall::new(a, ts, &endpoint.path));
             }
         }
+        write_call_blocks(&mut api_call_block, &ctx, new_calls)?;
         for f in &batch.long_frames {
             let ts = event_ts(f.ts);
             ctx.bind(&mut long_frame, &f.id, ts)?;
@@ -636,6 +652,33 @@ fn insert_all(
     }
     write_rollups(tx, rollups)?;
     Ok(outcomes)
+}
+
+/// Writes one batch's new API calls as one block per minute they fall in (nearly
+/// always one).
+fn write_call_blocks(
+    stmt: &mut CachedStatement<'_>,
+    ctx: &PageContext<'_>,
+    mut calls: Vec<NewCall<'_>>,
+) -> anyhow::Result<()> {
+    calls.sort_by_key(|call| Level::Minute.bucket_of(call.ts()));
+    for block in
+        calls.chunk_by(|a, b| Level::Minute.bucket_of(a.ts()) == Level::Minute.bucket_of(b.ts()))
+    {
+        stmt.execute(params![
+            ctx.site,
+            Level::Minute.bucket_of(block[0].ts()),
+            ctx.page_view,
+            ctx.route,
+            ctx.device,
+            ctx.browser,
+            ctx.connection,
+            ctx.navigation_type,
+            ctx.received_ms,
+            api_call_block::encode(block),
+        ])?;
+    }
+    Ok(())
 }
 
 /// What one commit adds to a site's row.
@@ -729,9 +772,8 @@ impl<'t> Replacements<'t> {
                 "SELECT ts, value, route, device, browser, connection, navigation_type
                  FROM vitals WHERE site = ?1 AND id = ?2",
             )?,
-            supersede: tx.prepare_cached(
-                "UPDATE vitals SET superseded = 1 WHERE site = ?1 AND id = ?2",
-            )?,
+            supersede: tx
+                .prepare_cached("UPDATE vitals SET superseded = 1 WHERE site = ?1 AND id = ?2")?,
         })
     }
 
@@ -788,13 +830,18 @@ impl<'t> Replacements<'t> {
                     &old.navigation_type,
                 );
                 let rating = v.name.rate(old.value);
-                rollups.remove(&contexts, VITAL, name, old.ts, old.value, |cell| {
-                    match rating {
+                rollups.remove(
+                    &contexts,
+                    VITAL,
+                    name,
+                    old.ts,
+                    old.value,
+                    |cell| match rating {
                         Rating::Good => cell.good -= 1,
                         Rating::NeedsImprovement => cell.needs_improvement -= 1,
                         Rating::Poor => cell.poor -= 1,
-                    }
-                });
+                    },
+                );
             }
         }
         self.set_latest
@@ -954,14 +1001,18 @@ fn replace_in_row(tx: &Transaction<'_>, row: &RollupRow<'_>, cell: Cell) -> anyh
         })
         .optional()?;
     let (mut bands, mut sketch) = match stored {
-        Some((bands, blob)) => (bands, Sketch::decode(&blob).context("reading a rollup row")?),
+        Some((bands, blob)) => (
+            bands,
+            Sketch::decode(&blob).context("reading a rollup row")?,
+        ),
         None => ([0; 4], Sketch::new()),
     };
     sketch.merge(&cell.sketch);
     sketch.remove(&cell.removed);
-    for (band, delta) in bands
-        .iter_mut()
-        .zip([cell.good, cell.needs_improvement, cell.poor, cell.errors])
+    for (band, delta) in
+        bands
+            .iter_mut()
+            .zip([cell.good, cell.needs_improvement, cell.poor, cell.errors])
     {
         *band = (*band + delta).max(0);
     }
@@ -1159,31 +1210,40 @@ fn collect(
                         .context("reading a rollup histogram")?;
                 }
             }
-            Source::Raw => {
-                let (metric_sql, value_sql, error_sql, table, metric_filter) = if kind == VITAL {
-                    // Without statistics the planner would rather walk the primary
-                    // key's `site` prefix: the whole site.
-                    (
-                        "name",
-                        "value",
-                        "0",
-                        "vitals INDEXED BY vitals_by_time",
-                        "name",
-                    )
-                } else {
-                    (
-                        "method || ' ' || endpoint_path",
-                        "duration",
-                        "is_error",
-                        "api_calls",
-                        "method || ' ' || endpoint_path",
-                    )
+            Source::Raw if kind == API => {
+                let mut groups_add = |metric: &str, dimension: &str, call: &StoredCall| {
+                    let group = groups.entry(metric_of(by, metric), dimension, time_of(call.ts));
+                    group.sketch.add(call.duration);
+                    if call.is_error {
+                        group.errors += 1;
+                    }
                 };
-                // A replaced CLS or INP report is kept raw but no longer counts.
-                let current = if kind == VITAL { " AND superseded = 0" } else { "" };
+                let mut metric_name = String::new();
+                for_each_call(
+                    conn,
+                    scope,
+                    piece.from,
+                    piece.to,
+                    by.dimension,
+                    &mut |dimension, call| {
+                        metric_name.clear();
+                        metric_name.push_str(&call.method);
+                        metric_name.push(' ');
+                        metric_name.push_str(call.endpoint_path());
+                        if metric.is_none_or(|m| m == metric_name) {
+                            groups_add(&metric_name, dimension, call);
+                        }
+                    },
+                )?;
+            }
+            Source::Raw => {
+                // Without statistics the planner would rather walk the primary key's
+                // `site` prefix: the whole site. A replaced CLS or INP report is kept
+                // raw but no longer counts.
                 let mut sql = format!(
-                    "SELECT {metric_sql}, {dimension_sql}, ts, {value_sql}, {error_sql}
-                     FROM {table} WHERE site = ? AND ts >= ? AND ts < ?{current}"
+                    "SELECT name, {dimension_sql}, ts, value
+                     FROM vitals INDEXED BY vitals_by_time
+                     WHERE site = ? AND ts >= ? AND ts < ? AND superseded = 0"
                 );
                 let mut args = vec![
                     Value::Text(scope.site.clone()),
@@ -1191,9 +1251,9 @@ fn collect(
                     Value::Integer(piece.to),
                 ];
                 if let Some(metric) = metric {
-                    sql.push_str(&format!(" AND {metric_filter} = ?"));
+                    sql.push_str(" AND name = ?");
                     args.push(Value::Text(metric.to_string()));
-                } else if kind == VITAL {
+                } else {
                     // Lets the (site, name, ts) index serve the time range.
                     sql.push_str(" AND name IN ('LCP', 'INP', 'CLS', 'FCP', 'TTFB', 'FID')");
                 }
@@ -1203,12 +1263,7 @@ fn collect(
                 while let Some(row) = rows.next()? {
                     let metric = row.get_ref(0)?.as_str()?;
                     let value: f64 = row.get(3)?;
-                    let is_error: bool = row.get(4)?;
-                    let rating = if kind == VITAL {
-                        VitalName::parse(metric).map(|name| name.rate(value))
-                    } else {
-                        None
-                    };
+                    let rating = VitalName::parse(metric).map(|name| name.rate(value));
                     let group = groups.entry(
                         metric_of(by, metric),
                         row.get_ref(1)?.as_str()?,
@@ -1221,9 +1276,6 @@ fn collect(
                         Some(Rating::Poor) => group.poor += 1,
                         None => {}
                     }
-                    if is_error {
-                        group.errors += 1;
-                    }
                 }
             }
         }
@@ -1233,6 +1285,40 @@ fn collect(
 
 fn endpoint_metric(method: &str, path: &str) -> String {
     format!("{method} {path}")
+}
+
+/// Calls `visit` with each raw API call of `scope`'s site and filter whose `ts` is in
+/// `[from, to)`, with the value of `dimension` (or `""`).
+fn for_each_call(
+    conn: &Connection,
+    scope: &Scope,
+    from: i64,
+    to: i64,
+    dimension: Option<Dimension>,
+    visit: &mut dyn FnMut(&str, &StoredCall),
+) -> anyhow::Result<()> {
+    let dimension_sql = dimension.map(dimension_column).unwrap_or("''");
+    let mut sql = format!(
+        "SELECT {dimension_sql}, calls FROM api_call_blocks
+         WHERE site = ? AND minute >= ? AND minute < ?"
+    );
+    let mut args = vec![
+        Value::Text(scope.site.clone()),
+        Value::Integer(Level::Minute.bucket_of(from)),
+        Value::Integer(to),
+    ];
+    push_filters(scope, &mut sql, &mut args);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    while let Some(row) = rows.next()? {
+        let dimension = row.get_ref(0)?.as_str()?;
+        for call in api_call_block::decode(row.get_ref(1)?.as_blob()?)? {
+            if (from..to).contains(&call.ts) {
+                visit(dimension, &call);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Raw-event filters for the drill-down queries.
@@ -1473,39 +1559,54 @@ impl Store for SqliteStore {
     fn api_call_samples(&self, scope: &Scope, limit: usize) -> anyhow::Result<Vec<ApiCallSample>> {
         let conn = lock(&self.reader);
         let mut sql = String::from(
-            "SELECT id, ts, page_view, route, method, path, status, duration, outcome,
-                 response_size, device, browser, connection, navigation_type
-             FROM api_calls WHERE site = ? AND ts >= ? AND ts < ?",
+            "SELECT minute, page_view, route, device, browser, connection, navigation_type,
+                 calls
+             FROM api_call_blocks WHERE site = ? AND minute >= ? AND minute < ?",
         );
         let mut args = vec![
             Value::Text(scope.site.clone()),
-            Value::Integer(scope.range.from),
+            Value::Integer(Level::Minute.bucket_of(scope.range.from)),
             Value::Integer(scope.range.to),
         ];
         raw_filter_sql(scope, &mut sql, &mut args);
-        sql.push_str(" ORDER BY ts DESC, id DESC LIMIT ?");
-        args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+        sql.push_str(" ORDER BY minute DESC");
         let mut stmt = conn.prepare_cached(&sql)?;
-        let samples = stmt
-            .query_map(rusqlite::params_from_iter(args), |row| {
-                Ok(ApiCallSample {
-                    id: row.get(0)?,
-                    ts: row.get(1)?,
-                    page_view: row.get(2)?,
-                    route: row.get(3)?,
-                    method: row.get(4)?,
-                    path: row.get(5)?,
-                    status: row.get(6)?,
-                    duration: row.get(7)?,
-                    outcome: row.get(8)?,
-                    response_size: row.get::<_, Option<i64>>(9)?.map(|s| s as u64),
-                    device: row.get(10)?,
-                    browser: row.get(11)?,
-                    connection: row.get(12)?,
-                    navigation_type: row.get(13)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        let mut samples: Vec<ApiCallSample> = Vec::new();
+        // Blocks come newest minute first; once `limit` calls are in hand, only the rest
+        // of the current minute can still be newer than some of them.
+        let mut current_minute = i64::MAX;
+        while let Some(row) = rows.next()? {
+            let minute: i64 = row.get(0)?;
+            if minute < current_minute && samples.len() >= limit {
+                break;
+            }
+            current_minute = minute;
+            let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };
+            for call in api_call_block::decode(row.get_ref(7)?.as_blob()?)? {
+                if !(scope.range.from..scope.range.to).contains(&call.ts) {
+                    continue;
+                }
+                samples.push(ApiCallSample {
+                    id: call.id,
+                    ts: call.ts,
+                    page_view: text(1)?,
+                    route: text(2)?,
+                    method: call.method,
+                    path: call.path,
+                    status: call.status,
+                    duration: call.duration,
+                    outcome: call.outcome,
+                    response_size: call.response_size,
+                    device: text(3)?,
+                    browser: text(4)?,
+                    connection: text(5)?,
+                    navigation_type: text(6)?,
+                });
+            }
+        }
+        samples.sort_by(|a, b| b.ts.cmp(&a.ts).then_with(|| b.id.cmp(&a.id)));
+        samples.truncate(limit);
         Ok(samples)
     }
 
@@ -1556,6 +1657,7 @@ impl Store for SqliteStore {
                     params![site, raw_cutoff],
                 )? as u64;
             }
+            report.raw += expire_api_calls(&tx, site, raw_cutoff)?;
             tx.execute(
                 "DELETE FROM page_view_batches WHERE site = ?1 AND received_ms < ?2",
                 params![site, raw_cutoff],
@@ -1601,6 +1703,37 @@ impl Store for SqliteStore {
         tx.commit()?;
         Ok(report)
     }
+}
+
+/// Deletes the API calls of `site` older than `cutoff` with their ids (a block that
+/// straddles it keeps its newer calls); returns how many calls went.
+fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Result<u64> {
+    let mut blocks = tx.prepare_cached(
+        "SELECT rowid, calls FROM api_call_blocks WHERE site = ?1 AND minute < ?2",
+    )?;
+    let mut forget = tx.prepare_cached("DELETE FROM api_call_ids WHERE site = ?1 AND id = ?2")?;
+    let mut delete = tx.prepare_cached("DELETE FROM api_call_blocks WHERE rowid = ?1")?;
+    let mut rewrite =
+        tx.prepare_cached("UPDATE api_call_blocks SET calls = ?2 WHERE rowid = ?1")?;
+    let expired: Vec<(i64, Vec<u8>)> = blocks
+        .query_map(params![site, cutoff], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut removed = 0u64;
+    for (rowid, blob) in expired {
+        let calls = api_call_block::decode(&blob)?;
+        let (old, kept): (Vec<&StoredCall>, Vec<&StoredCall>) =
+            calls.iter().partition(|call| call.ts < cutoff);
+        for call in &old {
+            forget.execute(params![site, call.id])?;
+        }
+        removed += old.len() as u64;
+        if kept.is_empty() {
+            delete.execute(params![rowid])?;
+        } else if !old.is_empty() {
+            rewrite.execute(params![rowid, api_call_block::reencode(&kept)])?;
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -1719,7 +1852,8 @@ mod tests {
         );
         for table in [
             "vitals",
-            "api_calls",
+            "api_call_ids",
+            "api_call_blocks",
             "long_frames",
             "custom_metrics",
             "assets",
