@@ -6,8 +6,8 @@
 use crate::shell;
 use anyhow::{bail, Context, Result};
 use perfscope_model::{
-    ApiCallEvent, ApiOutcome, Attribution, Batch, DeviceClass, InteractionType, NetworkTiming,
-    PageContext, VitalEvent, VitalName,
+    ApiCallEvent, ApiOutcome, Attribution, Batch, DeviceClass, InteractionType, LoginRequest,
+    NetworkTiming, PageContext, VitalEvent, VitalName, LOGIN_PATH,
 };
 use perfscope_server::store::api_call_block::{self, NewCall};
 use perfscope_server::store::{SqliteStore, MINUTE_MS};
@@ -20,6 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const EVENTS_PER_BATCH: usize = 50;
+/// The bench signs in to read `/api/v1/sites`, which needs a session.
+const ADMIN_USER: &str = "admin";
+const ADMIN_PASSWORD: &str = "bench-ingest-admin-password";
 /// Stands for the page view id in the serialised template; event ids derive from it.
 const PAGE_VIEW_MARK: &str = "PAGEVIEW";
 /// What a current Chrome on Android sends, so the browser dimension is a real one.
@@ -234,6 +237,7 @@ impl Collector {
             format!(
                 "listen = \"127.0.0.1:0\"\n\
                  [storage]\npath = \"{}\"\n\
+                 [auth]\nadmin_user = \"{ADMIN_USER}\"\nadmin_password = \"{ADMIN_PASSWORD}\"\n\
                  [ingest]\ndiscard_route = true\n\
                  [ingest.rate_limit]\n\
                  per_ip_per_second = 1000000\nper_ip_burst = 1000000\n\
@@ -416,8 +420,27 @@ async fn load(
 }
 
 async fn stored_events(http: &reqwest::Client, base_url: &str) -> Result<u64> {
+    let login = http
+        .post(format!("{base_url}{LOGIN_PATH}"))
+        .json(&LoginRequest {
+            username: ADMIN_USER.into(),
+            password: ADMIN_PASSWORD.into(),
+        })
+        .send()
+        .await?
+        .error_for_status()?;
+    let session = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.starts_with("perfscope_session="))
+        .context("signing in set no session cookie")?
+        .to_string();
     let sites: serde_json::Value = http
         .get(format!("{base_url}/api/v1/sites"))
+        .header("cookie", session)
         .send()
         .await?
         .error_for_status()?
