@@ -1927,6 +1927,52 @@ mod tests {
     }
 
     #[test]
+    fn retention_splits_an_api_call_block_at_the_cutoff_and_forgets_the_old_ids() {
+        let (_dir, store) = open();
+        let call = |id: &str, ts: i64| ApiCallEvent {
+            id: id.into(),
+            ts: ts as f64,
+            method: "GET".into(),
+            path: "/x".into(),
+            status: 200,
+            duration: 10.0,
+            outcome: ApiOutcome::Ok,
+            response_size: None,
+            timing: None,
+        };
+        // Half a minute past midnight, so the cutoff falls inside a minute.
+        let now = 100 * DAY_MS + 30_000;
+        let cutoff = now - 7 * DAY_MS;
+        let mut batch = accepted("pv", vec![]);
+        // One minute's block holding calls on both sides of the cutoff, and an older one.
+        batch.batch.api_calls = vec![
+            call("old", cutoff - HOUR_MS),
+            call("before", cutoff - 1),
+            call("after", cutoff + 1),
+        ];
+        store.insert_batches(std::slice::from_ref(&batch)).unwrap();
+        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_blocks"), 2);
+        let policy = RetentionPolicy {
+            raw_ms: 7 * DAY_MS,
+            minute_ms: 7 * DAY_MS,
+            hour_ms: 90 * DAY_MS,
+            day_ms: 730 * DAY_MS,
+        };
+        assert_eq!(store.enforce_retention(&policy, now).unwrap().raw, 2);
+        let left: Vec<String> = store
+            .api_call_samples(&scope(0, now), 10)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(left, vec!["after".to_string()]);
+        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_ids"), 1);
+        // A retried call that retention forgot is stored again; the kept one is not.
+        let again = store.insert_batches(&[batch]).unwrap();
+        assert_eq!((again[0].stored, again[0].duplicates), (2, 1));
+    }
+
+    #[test]
     fn retention_removes_each_level_by_its_own_age() {
         let (_dir, store) = open();
         let now = 100 * DAY_MS;
