@@ -1951,7 +1951,10 @@ mod tests {
             call("after", cutoff + 1),
         ];
         store.insert_batches(std::slice::from_ref(&batch)).unwrap();
-        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_blocks"), 2);
+        assert_eq!(
+            count_rows(&store, "SELECT COUNT(*) FROM api_call_blocks"),
+            2
+        );
         let policy = RetentionPolicy {
             raw_ms: 7 * DAY_MS,
             minute_ms: 7 * DAY_MS,
