@@ -6,10 +6,11 @@
 use crate::shell;
 use anyhow::{bail, Context, Result};
 use perfscope_model::{
-    ApiCallEvent, ApiOutcome, Attribution, Batch, DeviceClass, InteractionType, NetworkTiming,
-    PageContext, VitalEvent, VitalName,
+    ApiCallEvent, ApiOutcome, Attribution, Batch, DeviceClass, InteractionType, LoginRequest,
+    NetworkTiming, PageContext, VitalEvent, VitalName, LOGIN_PATH,
 };
-use perfscope_server::store::SqliteStore;
+use perfscope_server::store::api_call_block::{self, NewCall};
+use perfscope_server::store::{SqliteStore, MINUTE_MS};
 use perfscope_server::user_agent::browser_family;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -19,6 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const EVENTS_PER_BATCH: usize = 50;
+/// The bench signs in to read `/api/v1/sites`, which needs a session.
+const ADMIN_USER: &str = "admin";
+const ADMIN_PASSWORD: &str = "bench-ingest-admin-password";
 /// Stands for the page view id in the serialised template; event ids derive from it.
 const PAGE_VIEW_MARK: &str = "PAGEVIEW";
 /// What a current Chrome on Android sends, so the browser dimension is a real one.
@@ -123,6 +127,9 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
     let group = args.connections.clamp(1, WRITER_MAX_GROUP);
     eprintln!("raw SQLite inserts: {} s…", args.seconds);
     let sqlite = raw_sqlite_inserts(&work.join("raw.db"), phase, group, args.connections)?;
+    let _ = std::fs::remove_file(work.join("raw.db"));
+    eprintln!("Store::insert_batches without HTTP: {} s…", args.seconds);
+    let store = store_inserts(&work.join("store.db"), phase, group, args.connections)?;
     let load_after = load_average();
     let _ = std::fs::remove_dir_all(&work);
 
@@ -151,7 +158,19 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
         "-"
     );
     println!(
+        "{:<44} {:>10.0} {:>10.0} {:>8} {:>8} {:>12}",
+        format!("Store::insert_batches, {group} batches/call"),
+        store.events_per_sec,
+        store.events_per_sec / EVENTS_PER_BATCH as f64,
+        "-",
+        "-",
+        "-"
+    );
+    println!(
         "  (raw: the collector's schema, the same event and page-view rows, one transaction per group; no HTTP, JSON, validation or rollups)"
+    );
+    println!(
+        "  (Store::insert_batches: the collector's writer alone, rollups and dedup included, on decoded batches; no HTTP or JSON)"
     );
     println!(
         "collector peak RSS (VmHWM): {rss_after_ingest:.1} MB after ingest, {rss_after_all:.1} MB after the discard phase"
@@ -218,6 +237,7 @@ impl Collector {
             format!(
                 "listen = \"127.0.0.1:0\"\n\
                  [storage]\npath = \"{}\"\n\
+                 [auth]\nadmin_user = \"{ADMIN_USER}\"\nadmin_password = \"{ADMIN_PASSWORD}\"\n\
                  [ingest]\ndiscard_route = true\n\
                  [ingest.rate_limit]\n\
                  per_ip_per_second = 1000000\nper_ip_burst = 1000000\n\
@@ -400,8 +420,27 @@ async fn load(
 }
 
 async fn stored_events(http: &reqwest::Client, base_url: &str) -> Result<u64> {
+    let login = http
+        .post(format!("{base_url}{LOGIN_PATH}"))
+        .json(&LoginRequest {
+            username: ADMIN_USER.into(),
+            password: ADMIN_PASSWORD.into(),
+        })
+        .send()
+        .await?
+        .error_for_status()?;
+    let session = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.starts_with("perfscope_session="))
+        .context("signing in set no session cookie")?
+        .to_string();
     let sites: serde_json::Value = http
         .get(format!("{base_url}/api/v1/sites"))
+        .header("cookie", session)
         .send()
         .await?
         .error_for_status()?
@@ -539,12 +578,52 @@ pub(crate) fn realistic_batch(page_view: &str) -> Batch {
     }
 }
 
+fn minute_of(ts: i64) -> i64 {
+    ts.div_euclid(MINUTE_MS) * MINUTE_MS
+}
+
 struct SqliteResult {
     events_per_sec: f64,
 }
 
-/// The rows the collector stores for the same batches — every column of each vital and
-/// API call, and the page-view row — written with rusqlite straight into a database the
+/// The collector's own write path without the HTTP server around it: what one writer
+/// thread commits when batches are already decoded and waiting.
+fn store_inserts(
+    db: &Path,
+    duration: Duration,
+    group: usize,
+    connections: usize,
+) -> Result<SqliteResult> {
+    use perfscope_server::store::{AcceptedBatch, Store};
+    let store = SqliteStore::open(db)?;
+    let browser = browser_family(Some(USER_AGENT)).to_string();
+    let mut inserting = Duration::ZERO;
+    let mut events = 0u64;
+    let mut n = 0usize;
+    while inserting < duration {
+        let batches: Vec<AcceptedBatch> = (0..group)
+            .map(|_| {
+                n += 1;
+                AcceptedBatch {
+                    batch: realistic_batch(&format!("st{}-{}", n % connections, n / connections)),
+                    browser: browser.clone(),
+                    received_ms: now_ms() as i64,
+                }
+            })
+            .collect();
+        let started = Instant::now();
+        let outcomes = store.insert_batches(&batches)?;
+        inserting += started.elapsed();
+        events += outcomes.iter().map(|o| o.stored).sum::<u64>();
+    }
+    Ok(SqliteResult {
+        events_per_sec: events as f64 / inserting.as_secs_f64(),
+    })
+}
+
+/// The rows the collector stores for the same batches — every column of each vital, the
+/// API calls' ids and blocks, and the page-view and latest-report rows — written with
+/// rusqlite straight into a database the
 /// collector's own `SqliteStore` created (so the schema, keys and indexes are its), with
 /// its pragmas, `group` batches per transaction. SQLite's ceiling on this disk for these
 /// rows, with no HTTP, JSON, validation or rollups in the way.
@@ -588,13 +667,20 @@ fn raw_sqlite_inserts(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
                      ?16, ?17)",
             )?;
-            let mut api = tx.prepare_cached(
-                "INSERT OR IGNORE INTO api_calls (site, id, page_view, page, route, device,
-                     browser, connection, navigation_type, viewport_width, viewport_height, ts,
-                     received_ms, method, path, endpoint_path, status, duration, outcome,
-                     is_error, response_size, dns, connect, ttfb, download)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+            let mut page_view_seq = tx.prepare_cached(
+                "INSERT INTO page_view_seqs (site, page_view, max_seq, batches, received_ms)
+                 VALUES (?1, ?2, ?3, 1, ?4)",
+            )?;
+            let mut latest_report = tx.prepare_cached(
+                "INSERT INTO latest_reports (site, page_view, name, id, ts)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut api_call_id =
+                tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
+            let mut api_call_block = tx.prepare_cached(
+                "INSERT INTO api_call_blocks (site, minute, page_view, route, device, browser,
+                     connection, navigation_type, received_ms, calls)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for batch in &batches {
                 let context = &batch.context;
@@ -605,7 +691,22 @@ fn raw_sqlite_inserts(
                     batch.lost,
                     received_ms
                 ])?;
+                page_view_seq.execute(rusqlite::params![
+                    batch.site,
+                    batch.page_view,
+                    batch.seq,
+                    received_ms
+                ])?;
                 for v in &batch.vitals {
+                    if matches!(v.name, VitalName::Cls | VitalName::Inp) {
+                        latest_report.execute(rusqlite::params![
+                            batch.site,
+                            batch.page_view,
+                            v.name.as_str(),
+                            v.id,
+                            v.ts as i64
+                        ])?;
+                    }
                     let attribution = v
                         .attribution
                         .as_ref()
@@ -632,38 +733,26 @@ fn raw_sqlite_inserts(
                     ])?;
                 }
                 for a in &batch.api_calls {
-                    let outcome = match a.outcome {
-                        ApiOutcome::Ok => "ok",
-                        ApiOutcome::HttpError => "http-error",
-                        ApiOutcome::NetworkError => "network-error",
-                        ApiOutcome::Aborted => "aborted",
-                    };
-                    api.execute(rusqlite::params![
+                    api_call_id.execute(rusqlite::params![batch.site, a.id])?;
+                }
+                let mut calls: Vec<NewCall<'_>> = batch
+                    .api_calls
+                    .iter()
+                    .map(|a| NewCall::new(a, a.ts as i64, &a.path))
+                    .collect();
+                calls.sort_by_key(|call| minute_of(call.ts()));
+                for block in calls.chunk_by(|a, b| minute_of(a.ts()) == minute_of(b.ts())) {
+                    api_call_block.execute(rusqlite::params![
                         batch.site,
-                        a.id,
+                        minute_of(block[0].ts()),
                         batch.page_view,
-                        batch.page,
                         batch.page,
                         context.device.as_str(),
                         browser,
                         context.connection.as_str(),
                         context.navigation_type.as_str(),
-                        context.viewport_width,
-                        context.viewport_height,
-                        a.ts as i64,
                         received_ms,
-                        a.method,
-                        a.path,
-                        a.path,
-                        a.status,
-                        a.duration,
-                        outcome,
-                        a.is_error(),
-                        a.response_size.map(|s| s as i64),
-                        a.timing.map(|t| t.dns),
-                        a.timing.map(|t| t.connect),
-                        a.timing.map(|t| t.ttfb),
-                        a.timing.map(|t| t.download),
+                        api_call_block::encode(block),
                     ])?;
                 }
                 events += batch.event_count() as u64;

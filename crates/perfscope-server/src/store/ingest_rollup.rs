@@ -31,13 +31,18 @@ pub struct CellKey {
     pub context: u32,
 }
 
+/// What a commit changes in one rollup row. Counts are signed: a replaced CLS or INP
+/// report takes its rating back out of the cell it was counted in.
 #[derive(Default)]
 pub struct Cell {
-    pub good: u64,
-    pub needs_improvement: u64,
-    pub poor: u64,
-    pub errors: u64,
+    pub good: i64,
+    pub needs_improvement: i64,
+    pub poor: i64,
+    pub errors: i64,
+    /// Samples added.
     pub sketch: Sketch,
+    /// Samples of replaced reports to take out; empty for nearly every cell.
+    pub removed: Sketch,
 }
 
 impl Cell {
@@ -47,6 +52,7 @@ impl Cell {
         self.poor += other.poor;
         self.errors += other.errors;
         self.sketch.merge(&other.sketch);
+        self.removed.merge(&other.removed);
     }
 }
 
@@ -93,16 +99,7 @@ impl RollupBatch {
         Contexts(id)
     }
 
-    /// Adds one stored event; `mark` counts its rating band or error.
-    pub fn add(
-        &mut self,
-        contexts: &Contexts,
-        kind: i64,
-        metric: &str,
-        ts: i64,
-        value: f64,
-        mark: impl Fn(&mut Cell),
-    ) {
+    fn cell(&mut self, contexts: &Contexts, kind: i64, metric: &str, ts: i64) -> &mut Cell {
         let metric = match self.metric_ids.get(metric) {
             Some(id) => *id,
             None => {
@@ -118,9 +115,38 @@ impl RollupBatch {
             metric,
             minute: Level::Minute.bucket_of(ts),
         };
-        let cell = self.minutes.entry(key).or_default();
+        self.minutes.entry(key).or_default()
+    }
+
+    /// Adds one stored event; `mark` counts its rating band or error.
+    pub fn add(
+        &mut self,
+        contexts: &Contexts,
+        kind: i64,
+        metric: &str,
+        ts: i64,
+        value: f64,
+        mark: impl Fn(&mut Cell),
+    ) {
+        let cell = self.cell(contexts, kind, metric, ts);
         cell.sketch.add(value);
         mark(cell);
+    }
+
+    /// Takes back an event counted before (in this commit or an earlier one); `unmark`
+    /// uncounts its rating band.
+    pub fn remove(
+        &mut self,
+        contexts: &Contexts,
+        kind: i64,
+        metric: &str,
+        ts: i64,
+        value: f64,
+        unmark: impl Fn(&mut Cell),
+    ) {
+        let cell = self.cell(contexts, kind, metric, ts);
+        cell.removed.add(value);
+        unmark(cell);
     }
 
     /// Every row the commit writes, at every level and grouping, with the stored
@@ -211,6 +237,25 @@ mod tests {
             context_keys[total.0.context as usize],
             ["s", "", "", "", "", ""].map(String::from)
         );
+    }
+
+    #[test]
+    fn a_replaced_report_is_taken_out_of_its_own_minute_and_every_row_above() {
+        let mut batch = RollupBatch::default();
+        let contexts = batch.contexts_for("s", "/a", "mobile", "chrome", "4g", "navigate");
+        batch.remove(&contexts, VITAL, "CLS", 60_000, 0.05, |c| c.good -= 1);
+        batch.add(&contexts, VITAL, "CLS", 180_000, 0.3, |c| c.poor += 1);
+        let (cells, _, _) = batch.into_parts();
+        for (key, cell) in &cells {
+            let (added, removed) = (cell.sketch.count(), cell.removed.count());
+            let bands = (cell.good, cell.poor);
+            match (key.level, key.bucket) {
+                (Level::Minute, 60_000) => assert_eq!((added, removed, bands), (0, 1, (-1, 0))),
+                (Level::Minute, _) => assert_eq!((added, removed, bands), (1, 0, (0, 1))),
+                _ => assert_eq!((added, removed, bands), (1, 1, (-1, 1)), "{key:?}"),
+            }
+        }
+        assert_eq!(cells.len(), 2 * 2 + 7 + 7);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! The conformance suite (`tests/store_conformance.rs`) checks these semantics against
 //! every backend.
 
+pub mod api_call_block;
 mod cardinality;
 mod clickhouse;
 mod export;
@@ -114,6 +115,15 @@ pub struct RetentionReport {
 /// - Percentiles are within 1 % relative error of the exact nearest-rank value
 ///   (DDSketch-style log buckets); counts and rating-band counts are exact.
 /// - Each (site, event id) is counted once, however often it was inserted.
+/// - A page view counts once per CLS and once per INP, with its latest report: the
+///   tracker reports them again, with new ids, each time the page is hidden with a
+///   changed value. The latest is the greatest `ts` (ties: the later insert), whatever
+///   order and however many commits the reports arrive in and whichever minute they
+///   fall in; every answer (summaries, rating counts, percentiles, series, breakdowns,
+///   top targets, samples) sees only it. Other vitals count each event id once.
+/// - `SiteInfo::lost_events` sums `lost` over distinct (site, page view, seq) batches;
+///   `missing_batches` sums, per page view, the gaps in the `seq`s received
+///   (`max_seq + 1 - distinct seqs`), so a late batch fills its gap.
 /// - Queries see every event whose insert returned Ok (read-your-writes).
 /// - `route`s beyond the per-site cardinality cap (configurable, default 500 distinct
 ///   routes and 500 distinct endpoints per site) are stored and reported under `other`.

@@ -139,6 +139,53 @@ impl Sketch {
         }
     }
 
+    /// Takes `other`'s samples out again: how a page view's replaced CLS or INP report
+    /// leaves the rollup cell it was counted in. Bucket and total counts stay exact;
+    /// when a removed sample may have been the smallest (or largest), the bound becomes
+    /// the value of the lowest (highest) non-empty bucket, which is within
+    /// `RELATIVE_ACCURACY` of every sample left there. Samples that were never added are
+    /// ignored rather than driving a count below zero.
+    pub fn remove(&mut self, other: &Sketch) {
+        if other.count == 0 || self.count == 0 {
+            return;
+        }
+        self.zero_count = self.zero_count.saturating_sub(other.zero_count);
+        for (i, &n) in other.counts.iter().enumerate() {
+            let index = other.offset + i as i32;
+            if n == 0 || index < self.offset {
+                continue;
+            }
+            if let Some(slot) = self.counts.get_mut((index - self.offset) as usize) {
+                *slot = slot.saturating_sub(n);
+            }
+        }
+        self.count = self.zero_count + self.counts.iter().sum::<u64>();
+        let first = self.counts.iter().position(|&n| n > 0);
+        let last = self.counts.iter().rposition(|&n| n > 0);
+        let (Some(first), Some(last)) = (first, last) else {
+            // Only zeros (or nothing) are left.
+            self.counts.clear();
+            if self.count == 0 {
+                *self = Sketch::new();
+            } else {
+                self.max = self.max.min(MIN_INDEXED_VALUE).max(self.min);
+            }
+            return;
+        };
+        self.counts.truncate(last + 1);
+        self.counts.drain(..first);
+        self.offset += first as i32;
+        let lowest = bucket_value(self.offset);
+        let highest = bucket_value(self.offset + self.counts.len() as i32 - 1);
+        if self.zero_count == 0 && other.min <= self.min {
+            self.min = lowest;
+        }
+        if other.max >= self.max {
+            self.max = highest;
+        }
+        self.min = self.min.min(self.max);
+    }
+
     /// Nearest-rank quantile, `q` in 0..=1: the value of the ⌈q·n⌉-th smallest sample,
     /// within `RELATIVE_ACCURACY`. `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
@@ -417,6 +464,31 @@ mod tests {
             let error = if exact == 0.0 { estimate } else { (estimate - exact).abs() / exact };
             prop_assert!(error <= RELATIVE_ACCURACY * 1.0001,
                 "q={q} exact={exact} estimate={estimate} error={error}");
+        }
+
+        #[test]
+        fn removing_a_subset_leaves_the_rest(kept in values(), removed in values()) {
+            let mut sketch = sketch_of(&kept);
+            sketch.merge(&sketch_of(&removed));
+            sketch.remove(&sketch_of(&removed));
+            let mut sorted = kept.clone();
+            sorted.sort_by(f64::total_cmp);
+            prop_assert_eq!(sketch.count(), kept.len() as u64);
+            for q in [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0] {
+                let exact = nearest_rank(&sorted, q).unwrap();
+                let estimate = sketch.quantile(q).unwrap();
+                let error = if exact <= MIN_INDEXED_VALUE {
+                    estimate
+                } else {
+                    (estimate - exact).abs() / exact
+                };
+                prop_assert!(error <= RELATIVE_ACCURACY * 1.0001,
+                    "q={q} exact={exact} estimate={estimate}");
+            }
+            let decoded = Sketch::decode(&sketch.encode()).unwrap();
+            prop_assert_eq!(decoded.count(), sketch.count());
+            sketch.remove(&sketch_of(&kept));
+            prop_assert!(sketch.is_empty());
         }
 
         #[test]
