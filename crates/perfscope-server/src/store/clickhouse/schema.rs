@@ -95,7 +95,13 @@ pub const API_CALLS: Family = Family {
 pub const FAMILIES: [Family; 3] = [VITALS, TARGETS, API_CALLS];
 
 /// Tables the write path inserts into, and so the only names a spill file may use.
-pub const INSERT_TABLES: [&str; 4] = ["vitals", "api_calls", "other_events", "site_keys"];
+pub const INSERT_TABLES: [&str; 5] = [
+    "vitals",
+    "api_calls",
+    "other_events",
+    "site_keys",
+    "batches",
+];
 
 /// Raw tables and their event-id columns, for retention and the duplicate check.
 pub const RAW_TABLES: [&str; 3] = ["vitals", "api_calls", "other_events"];
@@ -145,6 +151,13 @@ pub fn statements(db: &str) -> Vec<String> {
         format!(
             "CREATE TABLE IF NOT EXISTS {db}.event_ids (site String, id String, ts Int64) \
              ENGINE = ReplacingMergeTree() ORDER BY (site, id)"
+        ),
+        // One row per (site, page view, seq) however often the batch was retried: what
+        // trackers say they lost, and the gaps in the seq numbers received.
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.batches (site String, page_view String, \
+             seq UInt32, lost UInt32, received_ms Int64) \
+             ENGINE = ReplacingMergeTree() ORDER BY (site, page_view, seq)"
         ),
         format!(
             "CREATE TABLE IF NOT EXISTS {db}.site_keys (site String, kind String, key String) \
