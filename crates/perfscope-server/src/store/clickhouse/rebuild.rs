@@ -392,3 +392,59 @@ fn write_level(
     ))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(starts: &[i64]) -> Buckets {
+        [("s".to_string(), starts.iter().copied().collect())].into()
+    }
+
+    #[test]
+    fn adjacent_buckets_become_one_range() {
+        let m = MINUTE.grain_ms;
+        assert_eq!(
+            buckets_condition(&site(&[0, m, 2 * m, 5 * m]), "ts", m),
+            format!(
+                "((site = 's' AND (ts >= 0 AND ts < {} OR ts >= {} AND ts < {})))",
+                3 * m,
+                5 * m,
+                6 * m
+            )
+        );
+    }
+
+    #[test]
+    fn coarser_buckets_cover_the_finer_ones() {
+        let h = HOUR.grain_ms;
+        let minutes = site(&[0, 59 * MINUTE.grain_ms, h + 1, 25 * h]);
+        assert_eq!(coarser(&minutes, HOUR), site(&[0, h, 25 * h]));
+        assert_eq!(
+            coarser(&coarser(&minutes, HOUR), DAY),
+            site(&[0, DAY.grain_ms])
+        );
+    }
+
+    #[test]
+    fn touched_minutes_and_reporting_page_views() {
+        let mut touched = Touched::default();
+        let vitals = concat!(
+            r#"{"site":"s","id":"a","ts":60001,"name":"LCP","page_view":"p"}"#,
+            "\n",
+            r#"{"site":"s","id":"b","ts":125000,"name":"CLS","page_view":"q"}"#,
+            "\n"
+        );
+        touched.add("vitals", vitals.as_bytes()).unwrap();
+        touched
+            .add("api_calls", br#"{"site":"t","id":"c","ts":5}"#)
+            .unwrap();
+        touched.add("batches", b"not even json").unwrap();
+        assert_eq!(touched.vital_minutes, site(&[60_000, 120_000]));
+        assert_eq!(touched.api_minutes, [("t".to_string(), [0].into())].into());
+        assert_eq!(
+            touched.reporting_views,
+            [("s".to_string(), ["q".to_string()].into())].into()
+        );
+    }
+}

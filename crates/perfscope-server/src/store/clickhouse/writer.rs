@@ -88,7 +88,8 @@ struct Shared {
 }
 
 /// What follows an insert (rebuilding the rollups the rows touched).
-pub type AfterInsert = Box<dyn Fn(&BTreeMap<&'static str, Vec<u8>>) -> anyhow::Result<()> + Send + Sync>;
+pub type AfterInsert =
+    Box<dyn Fn(&BTreeMap<&'static str, Vec<u8>>) -> anyhow::Result<()> + Send + Sync>;
 
 pub struct Writer {
     shared: Arc<Shared>,
