@@ -19,13 +19,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-const SITE: &str = "bench";
+pub(crate) const SITE: &str = "bench";
 /// A page view's batch: five vitals and five API calls, as a tracker flushes them.
-const EVENTS_PER_BATCH: usize = 10;
+pub(crate) const EVENTS_PER_BATCH: usize = 10;
 /// Batches per group commit while loading (50,000 events per transaction): the same
 /// store code as the collector's writer, in fewer, larger transactions, so rows of one
 /// rollup cell are merged in memory more often before they are upserted.
-const BATCHES_PER_COMMIT: usize = 5000;
+pub(crate) const BATCHES_PER_COMMIT: usize = 5000;
 
 pub struct Options {
     pub sizes: Vec<u64>,
@@ -40,9 +40,9 @@ pub struct Options {
 
 /// Exact values kept while generating, to hold the sketch to.
 #[derive(Default)]
-struct Truth {
+pub(crate) struct Truth {
     /// (ts, value) per vital name or endpoint.
-    values: HashMap<String, Vec<(i64, f64)>>,
+    pub(crate) values: HashMap<String, Vec<(i64, f64)>>,
 }
 
 struct Figures {
@@ -61,9 +61,9 @@ struct Figures {
 }
 
 #[derive(Clone, Copy)]
-struct Latency {
-    p50_ms: f64,
-    p95_ms: f64,
+pub(crate) struct Latency {
+    pub(crate) p50_ms: f64,
+    pub(crate) p95_ms: f64,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
@@ -307,7 +307,7 @@ fn raw_scan(db: &Path, range: TimeRange, iterations: usize) -> Result<Latency> {
     })
 }
 
-fn time(iterations: usize, mut run: impl FnMut() -> Result<()>) -> Result<Latency> {
+pub(crate) fn time(iterations: usize, mut run: impl FnMut() -> Result<()>) -> Result<Latency> {
     run()?; // warm the page cache once
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
@@ -366,7 +366,12 @@ const ENDPOINTS: [(&str, &str, f64); 20] = [
     ("GET", "/api/images/:id", 55.0),
 ];
 
-fn page_view(rng: &mut fastrand::Rng, n: u64, ts: i64, truth: &mut Truth) -> AcceptedBatch {
+pub(crate) fn page_view(
+    rng: &mut fastrand::Rng,
+    n: u64,
+    ts: i64,
+    truth: &mut Truth,
+) -> AcceptedBatch {
     // Route popularity falls off like real sites (a few pages take most views).
     let route_rank = ((rng.f64().powi(3)) * ROUTES as f64) as usize;
     let page = match route_rank {

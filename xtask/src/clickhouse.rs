@@ -35,8 +35,14 @@ fn server_bin() -> Option<PathBuf> {
 
 /// Starts a fresh server (previous test data is wiped) and waits until it answers.
 pub fn start(root: &Path) -> Result<ClickHouse> {
+    start_in(&root.join("target/clickhouse"))
+}
+
+/// Starts a fresh server with its data in `dir` (wiped first), so a benchmark's server
+/// never shares data or ports with the tests'.
+pub fn start_in(dir: &Path) -> Result<ClickHouse> {
     let server_bin = ensure_installed()?;
-    let dir = root.join("target/clickhouse");
+    let dir = dir.to_path_buf();
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("wiping {}", dir.display()))?;
     }

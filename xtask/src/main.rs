@@ -4,6 +4,7 @@
 mod bench_dashboard;
 mod bench_ingest;
 mod bench_query;
+mod bench_query_clickhouse;
 mod bench_tracker;
 mod checks;
 mod clickhouse;
@@ -48,6 +49,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum QueryBackend {
+    Sqlite,
+    Clickhouse,
+}
+
 #[derive(Subcommand)]
 enum Bench {
     /// Overview query latency over generated events (SQLite rollups) and sketch accuracy.
@@ -64,6 +71,10 @@ enum Bench {
         /// Query the databases an earlier --keep run left instead of generating them.
         #[arg(long)]
         reuse: bool,
+        /// Which store to generate into: `sqlite` or `clickhouse` (a private server,
+        /// its data removed afterwards; --keep and --reuse apply to SQLite only).
+        #[arg(long, default_value = "sqlite")]
+        backend: QueryBackend,
     },
     /// Ingest over loopback HTTP: events/s, latency and peak RSS, beside the discard
     /// route and raw SQLite inserts.
@@ -101,6 +112,7 @@ fn main() -> Result<()> {
                     iterations,
                     keep,
                     reuse,
+                    backend,
                 },
         } => {
             if cfg!(debug_assertions) {
@@ -123,8 +135,14 @@ fn main() -> Result<()> {
                             &iterations.to_string(),
                         ])
                         .args(keep.then_some("--keep"))
-                        .args(reuse.then_some("--reuse")),
+                        .args(reuse.then_some("--reuse"))
+                        .args(
+                            (backend == QueryBackend::Clickhouse).then_some("--backend=clickhouse"),
+                        ),
                 );
+            }
+            if backend == QueryBackend::Clickhouse {
+                return bench_query_clickhouse::run(&root, &sizes, iterations);
             }
             bench_query::run(
                 &root,

@@ -78,12 +78,16 @@ impl Client {
     /// the response text.
     pub fn execute(&self, sql: &str, body: &[u8]) -> Result<String, ClickHouseError> {
         // 64-bit integers come back as JSON numbers, not strings; long `IN` lists of
-        // the duplicate check exceed the default 256 KiB statement limit.
+        // the duplicate check exceed the default 256 KiB statement limit, and a
+        // rebuild after a big flush or replay names thousands of buckets and page
+        // views, beyond the default 50,000 syntax tree nodes.
         let request = self
             .agent
             .post(&self.endpoint.base)
             .query("output_format_json_quote_64bit_integers", "0")
-            .query("max_query_size", "67108864");
+            .query("max_query_size", "67108864")
+            .query("max_ast_elements", "50000000")
+            .query("max_expanded_ast_elements", "50000000");
         // A statement with data goes in the query string; one without, in the body,
         // where its length is not limited by URL sizes.
         let response = if body.is_empty() {

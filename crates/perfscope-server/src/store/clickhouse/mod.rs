@@ -2,25 +2,28 @@
 //! interface, so that any number of collectors share one store.
 //!
 //! Writes go through a buffering writer (at most about one INSERT per table per
-//! second, an fsynced local spill file in between); reads flush this process's buffer
-//! first, then merge pre-aggregated rollup cells (see `schema` and `plan`).
+//! second, an fsynced local spill file in between), which then rebuilds the rollup
+//! cells its rows touched (`rebuild`); reads flush this process's buffer first, then
+//! merge rollup cells (see `schema` and `plan`).
 
 mod cardinality;
 mod http;
 mod log_buckets;
 mod plan;
 mod query;
+mod rebuild;
 mod rows;
 mod schema;
 mod writer;
 
 use self::http::{quote, Client, Endpoint};
 use self::log_buckets::Histogram;
-use self::query::{cells, filter_conditions, Cell, Question};
+use self::query::{cells, filter_conditions, latest_raw, Cell, Question};
+use self::rebuild::{rebuild, Touched};
 use self::rows::{event_ids, TableRows};
 use self::schema::{LEVELS, RAW_TABLES};
 pub use self::writer::WriterStats;
-use self::writer::{FlushPolicy, Writer};
+use self::writer::{AfterInsert, FlushPolicy, Writer};
 use super::export::ApiCallSample;
 use super::rollup::dimension_column;
 use super::summary::{
@@ -141,7 +144,23 @@ impl ClickHouseStore {
             let ready = Arc::clone(&schema_ready);
             Box::new(move || ensure_schema(&client, &ready))
         };
-        let writer = Writer::start(Arc::clone(&client), &options.spill_dir, policy, prepare)?;
+        let after_insert: AfterInsert = {
+            let client = Arc::clone(&client);
+            Box::new(move |tables: &BTreeMap<&'static str, Vec<u8>>| {
+                let mut touched = Touched::default();
+                for (table, lines) in tables {
+                    touched.add(table, lines)?;
+                }
+                rebuild(&client, touched).context("rebuilding rollups")
+            })
+        };
+        let writer = Writer::start(
+            Arc::clone(&client),
+            &options.spill_dir,
+            policy,
+            prepare,
+            after_insert,
+        )?;
         Ok(ClickHouseStore {
             client,
             writer,
@@ -279,6 +298,8 @@ struct SiteRow {
     site: String,
     events: u64,
     last_seen: i64,
+    lost_events: u64,
+    missing_batches: u64,
 }
 
 #[derive(Deserialize)]
@@ -377,6 +398,7 @@ impl Store for ClickHouseStore {
                 family: schema::VITALS,
                 scope,
                 key: "name",
+                by: None,
                 flag: Some("rating"),
                 series_ms: None,
                 conditions: vec![format!("name IN ({})", names.join(","))],
@@ -397,6 +419,7 @@ impl Store for ClickHouseStore {
                 family: schema::API_CALLS,
                 scope,
                 key: "concat(method, ' ', path)",
+                by: None,
                 flag: Some("is_error"),
                 series_ms: None,
                 conditions: Vec::new(),
@@ -437,6 +460,7 @@ impl Store for ClickHouseStore {
                 family: schema::VITALS,
                 scope,
                 key: dimension_column(by),
+                by: Some(by),
                 flag: Some("rating"),
                 series_ms: None,
                 conditions: vec![name_condition(metric)],
@@ -484,6 +508,7 @@ impl Store for ClickHouseStore {
                 family,
                 scope,
                 key: "''",
+                by: None,
                 flag: Some(flag),
                 series_ms: Some(bucket_ms),
                 conditions,
@@ -533,6 +558,7 @@ impl Store for ClickHouseStore {
                 family: schema::TARGETS,
                 scope,
                 key: "target",
+                by: None,
                 flag: None,
                 series_ms: None,
                 conditions: vec![name_condition(metric)],
@@ -569,17 +595,22 @@ impl Store for ClickHouseStore {
             format!("ts >= {} AND ts < {}", scope.range.from, scope.range.to),
         ];
         conditions.extend(filter_conditions(&scope.filter));
-        // Grouping by id keeps one copy of a retried event before any merge did. The
-        // filter runs in a subquery: 18.16 resolves `route` in an outer WHERE to the
-        // `any(route) AS route` alias, an aggregate it refuses there.
+        // One copy per id, and of CLS and INP only each page view's latest report;
+        // the filter runs in that subquery: 18.16 resolves `route` in an outer WHERE to
+        // the `any(route) AS route` alias, an aggregate it refuses there.
+        let rows = latest_raw(
+            self.client.database(),
+            "vitals",
+            "site, id, ts, name, page_view, route, value, device, browser, connection, \
+             navigation_type, target",
+            &conditions.join(" AND "),
+        );
         let sql = format!(
             "SELECT id, any(ts) AS at, any(page_view) AS page_view, any(route) AS route, \
              any(value) AS value, any(device) AS device, any(browser) AS browser, \
              any(connection) AS connection, any(navigation_type) AS navigation_type, \
-             any(target) AS target FROM (SELECT * FROM {}.vitals WHERE {}) GROUP BY id \
-             ORDER BY at DESC, id LIMIT {limit}",
-            self.client.database(),
-            conditions.join(" AND ")
+             any(target) AS target FROM ({rows}) GROUP BY id \
+             ORDER BY at DESC, id LIMIT {limit}"
         );
         Ok(self
             .client
@@ -647,10 +678,22 @@ impl Store for ClickHouseStore {
 
     fn sites(&self) -> anyhow::Result<Vec<SiteInfo>> {
         self.before_query()?;
+        // A batch counts once however often it was retried; per page view, the seqs
+        // below the highest one received that never came are missing.
         let sql = format!(
-            "SELECT site, uniqExactMerge(ids) AS events, maxMerge(last_seen) AS last_seen \
-             FROM {}.site_days GROUP BY site ORDER BY site",
-            self.client.database()
+            "SELECT site, events, last_seen, lost_events, missing_batches FROM \
+             (SELECT site, uniqExactMerge(ids) AS events, maxMerge(last_seen) AS last_seen \
+              FROM {db}.site_days GROUP BY site) \
+             ANY LEFT JOIN \
+             (SELECT site, sum(view_lost) AS lost_events, sum(view_missing) AS missing_batches \
+              FROM (SELECT site, page_view, sum(batch_lost) AS view_lost, \
+                    max(seq) + 1 - count() AS view_missing \
+                    FROM (SELECT site, page_view, seq, any(lost) AS batch_lost \
+                          FROM {db}.batches GROUP BY site, page_view, seq) \
+                    GROUP BY site, page_view) \
+              GROUP BY site) USING site \
+             ORDER BY site",
+            db = self.client.database()
         );
         Ok(self
             .client
@@ -660,9 +703,8 @@ impl Store for ClickHouseStore {
                 site: row.site,
                 events: row.events,
                 last_seen: row.last_seen,
-                // Not counted yet: the conformance case lost_events_and_missing_batches fails.
-                lost_events: 0,
-                missing_batches: 0,
+                lost_events: row.lost_events,
+                missing_batches: row.missing_batches,
             })
             .collect())
     }
@@ -686,7 +728,7 @@ impl Store for ClickHouseStore {
             expired_raw.join(" UNION ALL ")
         ))?;
         if report.raw > 0 {
-            for table in RAW_TABLES.iter().chain(&["event_ids"]) {
+            for table in RAW_TABLES.iter().chain(&["event_ids", "reports"]) {
                 self.delete_where(table, &format!("ts < {raw_cutoff}"))?;
             }
         }
@@ -703,23 +745,28 @@ impl Store for ClickHouseStore {
                 level.grain_ms,
                 now_ms.saturating_sub(keep_ms)
             );
+            // Cells count once whatever their versions; sentinels are bookkeeping.
             let mut tables: Vec<(String, String)> = schema::FAMILIES
                 .iter()
-                .map(|f| (schema::rollup_table(*f, level), f.keys.join(", ")))
+                .map(|f| {
+                    (
+                        schema::rollup_table(*f, level),
+                        format!(
+                            "grouping != {} GROUP BY site, t, grouping, {}",
+                            schema::SENTINEL,
+                            f.keys.join(", ")
+                        ),
+                    )
+                })
                 .collect();
             if level == schema::DAY {
-                tables.push(("site_days".to_string(), String::new()));
+                tables.push(("site_days".to_string(), "1 GROUP BY site, t".to_string()));
             }
             let mut removed = 0;
-            for (table, keys) in &tables {
-                let group = if keys.is_empty() {
-                    "site, t".to_string()
-                } else {
-                    format!("site, t, {keys}")
-                };
+            for (table, cells_of) in &tables {
                 let cells = self.count(&format!(
                     "SELECT count() AS n FROM (SELECT 1 FROM {db}.{table} WHERE {expired} \
-                     GROUP BY {group})"
+                     AND {cells_of})"
                 ))?;
                 if cells > 0 {
                     self.delete_where(table, &expired)?;
@@ -731,6 +778,26 @@ impl Store for ClickHouseStore {
                 "hour" => report.hour = removed,
                 _ => report.day = removed,
             }
+        }
+        // Touches only matter while their minutes' cells exist.
+        let touches_expired = format!(
+            "t + {} <= {}",
+            schema::MINUTE.grain_ms,
+            now_ms.saturating_sub(policy.minute_ms)
+        );
+        if self.count(&format!(
+            "SELECT count() AS n FROM {db}.touches WHERE {touches_expired}"
+        ))? > 0
+        {
+            self.delete_where("touches", &touches_expired)?;
+        }
+        // Batch records feed the loss counts of `sites`, kept as long as the day level.
+        let batch_cutoff = now_ms.saturating_sub(policy.day_ms);
+        if self.count(&format!(
+            "SELECT count() AS n FROM {db}.batches WHERE received_ms < {batch_cutoff}"
+        ))? > 0
+        {
+            self.delete_where("batches", &format!("received_ms < {batch_cutoff}"))?;
         }
         self.wait_for_mutations()?;
         Ok(report)

@@ -1,13 +1,14 @@
 //! SQL for the read side: one statement per question, a `UNION ALL` of the parts the
 //! range splits into (see `plan`), answering per-group log-bucket counts that the
-//! caller turns into percentiles.
+//! caller turns into percentiles; and the one way raw events are read, a copy per
+//! (site, id) and a page view's latest CLS and INP report only.
 
 use super::http::{quote, Client};
 use super::plan::{split, Source};
-use super::schema::{rollup_table, Family};
-use crate::store::rollup::{dimension_column, filter_value, filtered_dimensions};
+use super::schema::{rollup_table, Family, REPORTED_AGAIN, SENTINEL};
+use crate::store::rollup::{dimension_column, filter_value, filtered_dimensions, Grouping};
 use crate::store::Scope;
-use perfscope_model::Filter;
+use perfscope_model::{Dimension, Filter};
 use serde::Deserialize;
 
 /// One group's samples in one log bucket (and rating or error flag, and series bucket).
@@ -32,6 +33,8 @@ pub struct Question<'a> {
     pub scope: &'a Scope,
     /// SQL expression of the group key, on columns every part has.
     pub key: &'a str,
+    /// The dimension `key` groups by, if it is one: hour and day rows keep it alone.
+    pub by: Option<Dimension>,
     /// Column counted into `r`, or `None` for 0.
     pub flag: Option<&'a str>,
     /// Series bucket width.
@@ -50,6 +53,25 @@ pub fn filter_conditions(filter: &Filter) -> Vec<String> {
         .collect()
 }
 
+/// Rows of raw `table` (with `columns`, which include `site`, `id` and for vitals
+/// `name`) that match `condition`: one copy per (site, id), and of CLS and INP only
+/// each page view's latest report (greatest `ts`, then the later received, then the
+/// greater id), wherever in time its other reports are.
+pub fn latest_raw(db: &str, table: &str, columns: &str, condition: &str) -> String {
+    let deduplicated =
+        format!("SELECT {columns} FROM {db}.{table} WHERE {condition} LIMIT 1 BY site, id");
+    if table != "vitals" {
+        return deduplicated;
+    }
+    format!(
+        "SELECT * FROM ({deduplicated}) WHERE name NOT IN {REPORTED_AGAIN} OR (site, id) IN \
+         (SELECT site, id FROM (SELECT site, page_view, name, id FROM {db}.reports \
+          WHERE (site, page_view) IN (SELECT site, page_view FROM {db}.vitals \
+            WHERE {condition} AND name IN {REPORTED_AGAIN}) \
+          ORDER BY ts DESC, received_ms DESC, id DESC LIMIT 1 BY site, page_view, name))"
+    )
+}
+
 pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> {
     let scope = question.scope;
     let parts = split(scope.range.from, scope.range.to, question.series_ms);
@@ -57,41 +79,60 @@ pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> 
         return Ok(Vec::new());
     }
     let db = client.database();
+    let family = question.family;
     let flag = question.flag.unwrap_or("toUInt8(0)");
-    let mut conditions = vec![format!("site = {}", quote(&scope.site))];
-    conditions.extend(filter_conditions(&scope.filter));
+    let site = format!("site = {}", quote(&scope.site));
+    let mut conditions = filter_conditions(&scope.filter);
     conditions.extend(question.conditions.iter().cloned());
+    let conditions = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" AND {}", conditions.join(" AND "))
+    };
+    let keys = family.keys.join(", ");
     let selects: Vec<String> = parts
         .iter()
         .map(|part| {
-            let (table, time, count, extra) = match part.source {
-                Source::Raw => (
-                    question.family.raw_table.to_string(),
-                    "ts",
-                    "uniqExact(id)",
-                    format!(" AND {}", question.family.raw_filter),
-                ),
-                Source::Rollup(level) => (
-                    rollup_table(question.family, level),
-                    "t",
-                    "uniqExactMerge(ids)",
-                    String::new(),
-                ),
-            };
-            let series = match question.series_ms {
-                Some(ms) => format!("intDiv({time}, {ms}) * {ms}"),
-                None => "toInt64(0)".to_string(),
-            };
-            format!(
-                "SELECT toString({key}) AS k, toUInt8({flag}) AS r, bucket AS b, \
-                 toInt64({series}) AS s, {count} AS c FROM {db}.{table} \
-                 WHERE {conditions} AND {time} >= {from} AND {time} < {to}{extra} \
-                 GROUP BY k, r, b, s",
-                key = question.key,
-                conditions = conditions.join(" AND "),
-                from = part.from,
-                to = part.to,
-            )
+            let (from, to) = (part.from, part.to);
+            match part.source {
+                Source::Raw => {
+                    let columns = raw_columns(family);
+                    let rows = latest_raw(
+                        db,
+                        family.raw_table,
+                        &columns,
+                        &format!("{site} AND ts >= {from} AND ts < {to}"),
+                    );
+                    format!(
+                        "SELECT toString({key}) AS k, toUInt8({flag}) AS r, bucket AS b, \
+                         toInt64({series}) AS s, count() AS c FROM ({rows}) \
+                         WHERE {filter}{conditions} GROUP BY k, r, b, s",
+                        key = question.key,
+                        series = series("ts", question.series_ms),
+                        filter = family.raw_filter,
+                    )
+                }
+                Source::Rollup(level) => {
+                    let table = rollup_table(family, level);
+                    let grouping =
+                        Grouping::for_query(level.neutral(), &scope.filter, question.by).code();
+                    let range = format!("{site} AND t >= {from} AND t < {to}");
+                    // Equal versions of a bucket hold equal cells (two collectors
+                    // rebuilt it from the same rows): `any` keeps one.
+                    format!(
+                        "SELECT toString({key}) AS k, toUInt8({flag}) AS r, bucket AS b, \
+                         toInt64({series}) AS s, sum(e) AS c FROM \
+                         (SELECT t, {keys}, any(events) AS e FROM {db}.{table} \
+                          WHERE {range} AND grouping = {grouping} AND events > 0{conditions} \
+                          AND (t, version) IN (SELECT t, max(version) FROM {db}.{table} \
+                            WHERE {range} AND grouping = {SENTINEL} GROUP BY t) \
+                          GROUP BY t, {keys}) \
+                         GROUP BY k, r, b, s",
+                        key = question.key,
+                        series = series("t", question.series_ms),
+                    )
+                }
+            }
         })
         .collect();
     let sql = format!(
@@ -99,4 +140,25 @@ pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> 
         selects.join(" UNION ALL ")
     );
     client.rows(&sql)
+}
+
+fn series(time: &str, series_ms: Option<i64>) -> String {
+    match series_ms {
+        Some(ms) => format!("intDiv({time}, {ms}) * {ms}"),
+        None => "toInt64(0)".to_string(),
+    }
+}
+
+/// The raw columns a family's cells are made of.
+pub fn raw_columns(family: Family) -> String {
+    let mut columns = vec!["site", "id", "ts"];
+    if family.raw_table == "vitals" {
+        columns.extend(["page_view", "target"]);
+    }
+    for key in family.keys {
+        if !columns.contains(key) {
+            columns.push(key);
+        }
+    }
+    columns.join(", ")
 }

@@ -92,6 +92,15 @@ struct OtherEventRow<'a> {
 }
 
 #[derive(Serialize)]
+struct BatchRow<'a> {
+    site: &'a str,
+    page_view: &'a str,
+    seq: u32,
+    lost: u32,
+    received_ms: i64,
+}
+
+#[derive(Serialize)]
 struct SiteKeyRow<'a> {
     site: &'a str,
     kind: &'static str,
@@ -136,6 +145,16 @@ pub fn encode(
         navigation_type: batch.context.navigation_type.as_str(),
         received_ms: accepted.received_ms,
     };
+    out.push(
+        "batches",
+        &BatchRow {
+            site,
+            page_view: &batch.page_view,
+            seq: batch.seq,
+            lost: batch.lost,
+            received_ms: accepted.received_ms,
+        },
+    );
     for v in &batch.vitals {
         let target = v
             .attribution

@@ -1,12 +1,17 @@
-//! perfscope's tables on ClickHouse 18.16 and later: raw events, the rollup levels the
-//! materialized views fill from them, and the keys the cardinality guard admitted.
+//! perfscope's tables on ClickHouse 18.16 and later: raw events, the rollup cells the
+//! writer rebuilds from them (see `rebuild`), and the bookkeeping beside them.
 //!
-//! Raw tables are `ReplacingMergeTree`s, so a retried event eventually occupies one row.
-//! Rollup cells are `AggregatingMergeTree` rows keyed by (site, bucket start, the page
-//! view's dimensions, rating or error flag, log bucket of the value) holding
-//! `uniqExactState` of the event ids' hashes: a retried event lands in the same cell as
-//! its first copy, so counting ids, not rows, stores each (site, id) once however often
-//! it was inserted, by however many collectors, before or after any merge.
+//! Raw tables are `ReplacingMergeTree`s, and every read of them keeps one copy per
+//! (site, id) (`LIMIT 1 BY`), so a retried event counts once before any merge did.
+//! Rollup cells hold plain counts keyed by (site, grouping, bucket start, the kept
+//! dimensions, rating or error flag, log bucket of the value). They are never
+//! incremented: each rebuild of a bucket writes all of its cells under one version
+//! that grows with what the rebuild read, and queries read each bucket's greatest
+//! version only (found through its one sentinel row per version). Merges keep the
+//! greatest version per cell (`ReplacingMergeTree(version)`), so old versions do not
+//! pile up.
+
+use crate::store::rollup;
 
 /// A rollup level: table suffix and bucket width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +33,17 @@ pub const DAY: Level = Level {
     grain_ms: 86_400_000,
 };
 pub const LEVELS: [Level; 3] = [MINUTE, HOUR, DAY];
+
+impl Level {
+    /// The backend-neutral level, for the grouping sets it keeps.
+    pub fn neutral(self) -> rollup::Level {
+        match self.name {
+            "minute" => rollup::Level::Minute,
+            "hour" => rollup::Level::Hour,
+            _ => rollup::Level::Day,
+        }
+    }
+}
 
 /// What rollups are of: vitals, vitals by attribution target, API calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,10 +111,23 @@ pub const API_CALLS: Family = Family {
 pub const FAMILIES: [Family; 3] = [VITALS, TARGETS, API_CALLS];
 
 /// Tables the write path inserts into, and so the only names a spill file may use.
-pub const INSERT_TABLES: [&str; 4] = ["vitals", "api_calls", "other_events", "site_keys"];
+pub const INSERT_TABLES: [&str; 5] = [
+    "vitals",
+    "api_calls",
+    "other_events",
+    "site_keys",
+    "batches",
+];
 
 /// Raw tables and their event-id columns, for retention and the duplicate check.
 pub const RAW_TABLES: [&str; 3] = ["vitals", "api_calls", "other_events"];
+
+/// The grouping code of the one row per (site, bucket, version) that marks a rebuild,
+/// also when it found no events (every report of the bucket was replaced).
+pub const SENTINEL: u8 = 255;
+
+/// The vitals of which a page view counts only its latest report.
+pub const REPORTED_AGAIN: &str = "('CLS', 'INP')";
 
 fn column_type(column: &str) -> &'static str {
     match column {
@@ -109,7 +138,7 @@ fn column_type(column: &str) -> &'static str {
 }
 
 pub fn rollup_table(family: Family, level: Level) -> String {
-    format!("{}_{}", family.rollup_prefix, level.name)
+    format!("{}_cells_{}", family.rollup_prefix, level.name)
 }
 
 /// Every statement, in order, idempotent (`IF NOT EXISTS`), for database `db`.
@@ -146,6 +175,31 @@ pub fn statements(db: &str) -> Vec<String> {
             "CREATE TABLE IF NOT EXISTS {db}.event_ids (site String, id String, ts Int64) \
              ENGINE = ReplacingMergeTree() ORDER BY (site, id)"
         ),
+        // One row per (site, page view, seq) however often the batch was retried: what
+        // trackers say they lost, and the gaps in the seq numbers received.
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.batches (site String, page_view String, \
+             seq UInt32, lost UInt32, received_ms Int64) \
+             ENGINE = ReplacingMergeTree() ORDER BY (site, page_view, seq)"
+        ),
+        // Every CLS and INP report by page view: which one is a page view's latest,
+        // and which minutes a new report changes.
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.reports (site String, page_view String, \
+             name String, ts Int64, received_ms Int64, id String) \
+             ENGINE = ReplacingMergeTree() ORDER BY (site, page_view, name, id)"
+        ),
+        format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.reports_from_vitals TO {db}.reports \
+             AS SELECT site, page_view, name, ts, received_ms, id FROM {db}.vitals \
+             WHERE name IN {REPORTED_AGAIN}"
+        ),
+        // A rebuild that follows a page view's new report into an older report's minute
+        // leaves a token there, so that minute's version grows with the change.
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.touches (site String, t Int64, token String) \
+             ENGINE = ReplacingMergeTree() ORDER BY (site, t, token)"
+        ),
         format!(
             "CREATE TABLE IF NOT EXISTS {db}.site_keys (site String, kind String, key String) \
              ENGINE = ReplacingMergeTree() ORDER BY (site, kind, key)"
@@ -177,23 +231,19 @@ pub fn statements(db: &str) -> Vec<String> {
             .map(|k| format!("{k} {}", column_type(k)))
             .collect();
         for level in LEVELS {
-            let table = rollup_table(family, level);
+            // Earlier versions filled uniqExact rollups through these views.
             sql.push(format!(
-                "CREATE TABLE IF NOT EXISTS {db}.{table} (site String, t Int64, {}, \
-                 ids AggregateFunction(uniqExact, UInt64)) \
-                 ENGINE = AggregatingMergeTree() \
-                 PARTITION BY toYYYYMM(toDateTime(intDiv(t, 1000))) \
-                 ORDER BY (site, t, {keys})",
-                key_columns.join(", ")
+                "DROP TABLE IF EXISTS {db}.{}_{}_mv",
+                family.rollup_prefix, level.name
             ));
             sql.push(format!(
-                "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{table}_mv TO {db}.{table} \
-                 AS SELECT site, intDiv(ts, {grain}) * {grain} AS t, {keys}, \
-                 uniqExactState(cityHash64(id)) AS ids FROM {db}.{raw} \
-                 WHERE {filter} GROUP BY site, t, {keys}",
-                grain = level.grain_ms,
-                raw = family.raw_table,
-                filter = family.raw_filter,
+                "CREATE TABLE IF NOT EXISTS {db}.{} (site String, t Int64, version UInt64, \
+                 grouping UInt8, {}, events UInt64) \
+                 ENGINE = ReplacingMergeTree(version) \
+                 PARTITION BY toYYYYMM(toDateTime(intDiv(t, 1000))) \
+                 ORDER BY (site, grouping, t, {keys})",
+                rollup_table(family, level),
+                key_columns.join(", ")
             ));
         }
     }

@@ -2,7 +2,8 @@
 //! to ClickHouse in one INSERT per table per flush (every second, at 10k rows, or when
 //! a query needs read-your-writes). Segments that could not be inserted stay on disk and
 //! are replayed, oldest first, until ClickHouse takes them; replaying twice is harmless
-//! because storage counts each (site, id) once.
+//! because storage counts each (site, id) once. After each insert the rollups the rows
+//! touched are rebuilt; a segment is deleted only once that succeeded too.
 
 use super::http::Client;
 use super::rows::TableRows;
@@ -81,7 +82,14 @@ struct Shared {
     policy: FlushPolicy,
     /// Called before each insert; creates the schema once ClickHouse answers.
     prepare: Box<dyn Fn() -> anyhow::Result<()> + Send + Sync>,
+    /// Called after each insert with the rows inserted; a failure keeps them spilled,
+    /// so the next flush inserts them again and retries.
+    after_insert: AfterInsert,
 }
+
+/// What follows an insert (rebuilding the rollups the rows touched).
+pub type AfterInsert =
+    Box<dyn Fn(&BTreeMap<&'static str, Vec<u8>>) -> anyhow::Result<()> + Send + Sync>;
 
 pub struct Writer {
     shared: Arc<Shared>,
@@ -99,6 +107,7 @@ impl Writer {
         dir: &Path,
         policy: FlushPolicy,
         prepare: Box<dyn Fn() -> anyhow::Result<()> + Send + Sync>,
+        after_insert: AfterInsert,
     ) -> anyhow::Result<Writer> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating spill directory {}", dir.display()))?;
@@ -142,6 +151,7 @@ impl Writer {
             dir: dir.to_path_buf(),
             policy,
             prepare,
+            after_insert,
         });
         let thread = std::thread::Builder::new()
             .name("clickhouse-writer".into())
@@ -375,6 +385,7 @@ fn flush_once(
                 shared.client.insert(table, rows)?;
             }
         }
+        (shared.after_insert)(&tables)?;
     }
     for path in &covered {
         std::fs::remove_file(path)

@@ -1,0 +1,277 @@
+//! `cargo xtask bench query --backend clickhouse`: the overview query's latency over
+//! 1M and 10M generated events (30 days, one site) in a ClickHouse store, on a private
+//! server this benchmark starts and removes again.
+//!
+//! The events are `bench_query`'s (same generator, same seed per size) and go in
+//! through `Store::insert_batches`, the collector's write path. Beside the store's
+//! query it times, as a reference measured in the same run, ClickHouse's own exact
+//! percentiles over the raw rows, and it holds the store's percentiles to the exact
+//! nearest-rank values of the generated data.
+
+use crate::bench_query::{
+    page_view, time, Latency, Truth, BATCHES_PER_COMMIT, EVENTS_PER_BATCH, SITE,
+};
+use crate::clickhouse;
+use anyhow::{Context, Result};
+use perfscope_model::Filter;
+use perfscope_server::store::sketch::nearest_rank;
+use perfscope_server::store::{
+    ClickHouseOptions, ClickHouseStore, Scope, Store, TimeRange, DAY_MS, HOUR_MS,
+};
+use std::path::Path;
+use std::time::Instant;
+
+struct Figures {
+    events: u64,
+    generate_secs: f64,
+    disk_mb: f64,
+    day: Latency,
+    month: Latency,
+    month_vitals: Latency,
+    month_endpoints: Latency,
+    raw_day: Latency,
+    raw_month: Latency,
+    max_error: f64,
+    worst: String,
+}
+
+pub fn run(root: &Path, sizes: &[u64], iterations: usize) -> Result<()> {
+    let dir = root.join("target/bench-query-clickhouse");
+    let server = clickhouse::start_in(&dir)?;
+    // The same end instant as the SQLite half: ragged ends at both range edges.
+    let now = 1_767_225_600_000 + 13 * HOUR_MS + 17 * 60_000 + 12_345;
+    println!(
+        "bench query: ClickHouse store (server {}), one site, events over 30 days, {iterations} query runs per figure",
+        server_version(&server.url)?
+    );
+    println!("overview query = vitals() + endpoints() through the Store trait (what /api/v1/summary runs)");
+    let mut results = Vec::new();
+    for &size in sizes {
+        let database = format!("bench_query_{size}");
+        let spill = dir.join(format!("spill-{size}"));
+        let figures = measure(&server.url, &database, &spill, size, now, iterations);
+        // Generated data never outlives its figures, also when measuring failed.
+        let dropped = sql(&server.url, &format!("DROP DATABASE IF EXISTS {database}"));
+        let figures = figures?;
+        dropped?;
+        print_figures(&figures);
+        results.push(figures);
+    }
+    drop(server);
+    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    if let [small, .., large] = results.as_slice() {
+        println!(
+            "ratio {}/{} events, 30 d p95: {:.2}   24 h p95: {:.2}   (target ≤ 1.5)",
+            large.events,
+            small.events,
+            large.month.p95_ms / small.month.p95_ms,
+            large.day.p95_ms / small.day.p95_ms
+        );
+    }
+    let worst = results.iter().map(|r| r.max_error).fold(0.0f64, f64::max);
+    println!(
+        "accuracy: max relative error of p75/p95 vs exact nearest-rank: {:.3} % (target ≤ 1 %)",
+        worst * 100.0
+    );
+    Ok(())
+}
+
+fn print_figures(f: &Figures) {
+    println!(
+        "{:>9} events: generated in {:.1} s ({:.0} events/s through insert_batches), on disk {:.0} MB",
+        f.events,
+        f.generate_secs,
+        f.events as f64 / f.generate_secs,
+        f.disk_mb
+    );
+    println!(
+        "    overview 24 h: p50 {:.2} ms  p95 {:.2} ms | overview 30 d: p50 {:.2} ms  p95 {:.2} ms",
+        f.day.p50_ms, f.day.p95_ms, f.month.p50_ms, f.month.p95_ms
+    );
+    println!(
+        "    30 d parts: vitals() p50 {:.2} ms  p95 {:.2} ms | endpoints() p50 {:.2} ms  p95 {:.2} ms",
+        f.month_vitals.p50_ms,
+        f.month_vitals.p95_ms,
+        f.month_endpoints.p50_ms,
+        f.month_endpoints.p95_ms
+    );
+    println!(
+        "    reference, ClickHouse quantilesExact over raw vitals rows: 24 h p50 {:.1} ms  p95 {:.1} ms | 30 d p50 {:.1} ms  p95 {:.1} ms",
+        f.raw_day.p50_ms, f.raw_day.p95_ms, f.raw_month.p50_ms, f.raw_month.p95_ms
+    );
+    println!(
+        "    accuracy: max relative error {:.3} % (worst: {})",
+        f.max_error * 100.0,
+        f.worst
+    );
+}
+
+fn measure(
+    url: &str,
+    database: &str,
+    spill: &Path,
+    size: u64,
+    now: i64,
+    iterations: usize,
+) -> Result<Figures> {
+    let store = ClickHouseStore::open(ClickHouseOptions::new(format!("{url}/{database}"), spill))?;
+    let mut truth = Truth::default();
+    let mut rng = fastrand::Rng::with_seed(size);
+    let batches = size / EVENTS_PER_BATCH as u64;
+    let start_ts = now - 30 * DAY_MS;
+    let step = (30 * DAY_MS) as f64 / batches as f64;
+    let started = Instant::now();
+    let mut pending = Vec::with_capacity(BATCHES_PER_COMMIT);
+    let mut stored = 0;
+    for n in 0..batches {
+        let ts = start_ts + (n as f64 * step) as i64;
+        pending.push(page_view(&mut rng, n, ts, &mut truth));
+        if pending.len() == BATCHES_PER_COMMIT || n + 1 == batches {
+            let outcomes = store.insert_batches(&pending)?;
+            stored += outcomes.iter().map(|o| o.stored).sum::<u64>();
+            pending.clear();
+        }
+    }
+    store.flush()?;
+    let generate_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        stored == batches * EVENTS_PER_BATCH as u64,
+        "stored {stored} events of {}",
+        batches * EVENTS_PER_BATCH as u64
+    );
+    // Parts merge in the background: let them settle so every size is timed alike.
+    sql(url, &format!("OPTIMIZE TABLE {database}.vitals"))?;
+    let disk_mb = sql(
+        url,
+        &format!(
+            "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '{database}' AND active"
+        ),
+    )?
+    .trim()
+    .parse::<f64>()
+    .unwrap_or(0.0)
+        / 1e6;
+
+    let day = TimeRange {
+        from: now - DAY_MS,
+        to: now,
+    };
+    let month = TimeRange {
+        from: now - 30 * DAY_MS,
+        to: now + 1,
+    };
+    let scope = |range| Scope {
+        site: SITE.into(),
+        range,
+        filter: Filter::default(),
+    };
+    let overview = |range: TimeRange| -> Result<Latency> {
+        let scope = scope(range);
+        time(iterations, || {
+            let vitals = store.vitals(&scope)?;
+            let endpoints = store.endpoints(&scope)?;
+            anyhow::ensure!(vitals[0].count > 0 && !endpoints.is_empty());
+            Ok(())
+        })
+    };
+    let day_latency = overview(day)?;
+    let month_latency = overview(month)?;
+    let month_scope = scope(month);
+    let month_vitals = time(iterations, || store.vitals(&month_scope).map(drop))?;
+    let month_endpoints = time(iterations, || store.endpoints(&month_scope).map(drop))?;
+    let reference = |range: TimeRange| {
+        let exact = format!(
+            "SELECT name, quantilesExact(0.5, 0.75, 0.9, 0.95, 0.99)(value) FROM {database}.vitals \
+             WHERE site = '{SITE}' AND ts >= {} AND ts < {} GROUP BY name",
+            range.from, range.to
+        );
+        time(iterations.min(20), || sql(url, &exact).map(drop))
+    };
+    let raw_day = reference(day)?;
+    let raw_month = reference(month)?;
+
+    let (max_error, worst) = accuracy(&store, &truth, &[("24 h", day), ("30 d", month)])?;
+    Ok(Figures {
+        events: stored,
+        generate_secs,
+        disk_mb,
+        day: day_latency,
+        month: month_latency,
+        month_vitals,
+        month_endpoints,
+        raw_day,
+        raw_month,
+        max_error,
+        worst,
+    })
+}
+
+/// The worst relative error of the store's p75 and p95 (vitals) and p95 (endpoints)
+/// against the exact nearest-rank values of the generated data.
+fn accuracy(
+    store: &dyn Store,
+    truth: &Truth,
+    ranges: &[(&str, TimeRange)],
+) -> Result<(f64, String)> {
+    let mut max_error = 0.0f64;
+    let mut worst = String::new();
+    for (label, range) in ranges {
+        let scope = Scope {
+            site: SITE.into(),
+            range: *range,
+            filter: Filter::default(),
+        };
+        let mut estimates: Vec<(String, Option<f64>, f64)> = store
+            .vitals(&scope)?
+            .into_iter()
+            .map(|v| {
+                (
+                    v.name.as_str().to_string(),
+                    v.p75,
+                    v.p95.unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        estimates.extend(
+            store
+                .endpoints(&scope)?
+                .into_iter()
+                .map(|e| (format!("{} {}", e.method, e.path), None, e.p95)),
+        );
+        for (metric, p75, p95) in estimates {
+            let mut values: Vec<f64> = truth.values[&metric]
+                .iter()
+                .filter(|(ts, _)| (range.from..range.to).contains(ts))
+                .map(|(_, v)| *v)
+                .collect();
+            values.sort_by(f64::total_cmp);
+            for (q, estimate) in [(0.75, p75), (0.95, Some(p95))] {
+                let Some(estimate) = estimate else { continue };
+                let exact = nearest_rank(&values, q).context("no values")?;
+                let error = if exact == 0.0 {
+                    estimate.abs()
+                } else {
+                    (estimate - exact).abs() / exact
+                };
+                if error > max_error {
+                    max_error = error;
+                    worst = format!("{label} {metric} p{}: {estimate} vs {exact}", q * 100.0);
+                }
+            }
+        }
+    }
+    Ok((max_error, worst))
+}
+
+fn server_version(url: &str) -> Result<String> {
+    Ok(sql(url, "SELECT version()")?.trim().to_string())
+}
+
+/// One statement over the HTTP interface: the reference half and housekeeping, never
+/// the store's own queries.
+fn sql(url: &str, statement: &str) -> Result<String> {
+    let mut response = ureq::post(format!("{url}/"))
+        .send(statement)
+        .with_context(|| format!("ClickHouse: {statement}"))?;
+    Ok(response.body_mut().read_to_string()?)
+}
