@@ -72,7 +72,12 @@ async fn every_acknowledged_batch_survives_sigkill_exactly_once() {
         })
         .collect();
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Kill once enough batches are acknowledged, not after a fixed time: on a loaded
+    // machine 1.5 s was sometimes fewer than 50 batches.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while acknowledged.lock().unwrap().len() <= 60 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     collector.process.kill().unwrap(); // SIGKILL: no shutdown, no drain
     collector.process.wait().unwrap();
     let mut sent = 0;
