@@ -418,11 +418,24 @@ async fn slow_clicks_among_fast_ones() {
     let inp = last_tracked(&tracked[0].vitals, VitalName::Inp).unwrap();
     let theirs = last_reference(&reference[0], VitalName::Inp).unwrap();
     let attribution = inp.attribution.as_ref().expect("INP attribution");
-    assert_eq!(
-        attribution.target.as_deref(),
-        Some("#slow-b"),
-        "{attribution:?}"
-    );
+    // On a quiet machine INP is slow-b's click (the slowest, slow-a, is forgiven), but
+    // under load a fast click can outlast either, and both libraries then rightly pick
+    // another interaction: the target must be a button whose handler explains the value.
+    let handler_ms = match attribution.target.as_deref() {
+        Some("#slow-a") => 320.0,
+        Some("#slow-b") => 220.0,
+        Some("#slow-c") => 140.0,
+        Some("#fast") => 0.0,
+        other => panic!("INP target {other:?} is none of the page's buttons"),
+    };
+    assert!(inp.value >= handler_ms, "{} for {attribution:?}", inp.value);
+    if inp.value < 320.0 && attribution.target.as_deref() != Some("#fast") {
+        assert_eq!(
+            attribution.target.as_deref(),
+            Some("#slow-b"),
+            "{attribution:?}"
+        );
+    }
     // web-vitals names the target when it processes entries, in an idle callback or on
     // hiding; by then Chromium 156 may answer `target` with null (seen for `pointerdown`
     // entries of WebDriver clicks). The tracker names it on arrival; where web-vitals has
