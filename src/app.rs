@@ -29,17 +29,28 @@ const NAV: [(&str, &str); 7] = [
     ("/trends", "Trends"),
 ];
 
+/// How far the first mount has got (main.rs moves it on, one task per stage).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MountStage {
+    /// Header and filter bar built, hidden behind index.html's static shell.
+    Frame,
+    /// The view's content built too, still hidden.
+    Content,
+    /// The static shell gone and the app on screen.
+    Shown,
+}
+
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(stage: ReadSignal<MountStage>) -> impl IntoView {
     view! {
         <Router base=BASE>
-            <Shell />
+            <Shell stage />
         </Router>
     }
 }
 
 #[component]
-fn Shell() -> impl IntoView {
+fn Shell(stage: ReadSignal<MountStage>) -> impl IntoView {
     let live = provide_live();
     provide_view_scope(live);
     let location = use_location();
@@ -71,27 +82,34 @@ fn Shell() -> impl IntoView {
             .starts_with(&format!("{BASE}/login"))
     });
 
+    let content_built = move || stage.get() >= MountStage::Content;
+    let still_hidden = move || stage.get() < MountStage::Shown;
+
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
-        <Header on_login />
-        <main id="main" class="page" tabindex="-1">
-            <Show when=move || !on_login.get()>
-                <FilterBar />
-            </Show>
-            <Routes fallback=|| view! { <NotFound /> }>
-                // Matches both `/performance/` and `/performance` (checked in a browser).
-                <Route path=path!("/") view=Overview />
-                <Route path=path!("/pages") view=PagesList />
-                <Route path=path!("/pages/detail") view=PageDetail />
-                <Route path=path!("/api-calls") view=ApiCalls />
-                <Route path=path!("/api-calls/detail") view=EndpointDetail />
-                <Route path=path!("/cache") view=Cache />
-                <Route path=path!("/system") view=System />
-                <Route path=path!("/alerts") view=Alerts />
-                <Route path=path!("/trends") view=Trends />
-                <Route path=path!("/login") view=Login />
-            </Routes>
-        </main>
+        <div class="app-root" hidden=still_hidden>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header on_login />
+            <main id="main" class="page" tabindex="-1">
+                <Show when=move || !on_login.get()>
+                    <FilterBar />
+                </Show>
+                <Show when=content_built>
+                    <Routes fallback=|| view! { <NotFound /> }>
+                        // Matches both `/performance/` and `/performance` (checked in a browser).
+                        <Route path=path!("/") view=Overview />
+                        <Route path=path!("/pages") view=PagesList />
+                        <Route path=path!("/pages/detail") view=PageDetail />
+                        <Route path=path!("/api-calls") view=ApiCalls />
+                        <Route path=path!("/api-calls/detail") view=EndpointDetail />
+                        <Route path=path!("/cache") view=Cache />
+                        <Route path=path!("/system") view=System />
+                        <Route path=path!("/alerts") view=Alerts />
+                        <Route path=path!("/trends") view=Trends />
+                        <Route path=path!("/login") view=Login />
+                    </Routes>
+                </Show>
+            </main>
+        </div>
     }
 }
 

@@ -15,7 +15,8 @@ mod score;
 mod table_sort;
 mod view_scope;
 
-use leptos::prelude::set_timeout;
+use app::{App, MountStage};
+use leptos::prelude::*;
 use perfscope_tracker::TrackerConfig;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -81,11 +82,26 @@ fn mount_once_the_shell_is_recorded() {
     set_timeout(mount_once, Duration::from_secs(1));
 }
 
-/// Replaces the static shell by the app in one task, so the browser never lays out a
-/// page with neither and nothing on screen counts as moved.
+/// Builds the app over three tasks, hidden behind the static shell, so that no task is
+/// long on a slow phone: the frame (header, filter bar), then the view's content, then
+/// the swap, which removes the shell and shows the app in one task so the browser never
+/// lays out a page with neither and nothing on screen counts as moved.
 fn mount() {
-    if let Some(shell) = leptos::prelude::document().get_element_by_id("app-shell") {
-        shell.remove();
-    }
-    leptos::mount::mount_to_body(app::App);
+    let stage = RwSignal::new(MountStage::Frame);
+    leptos::mount::mount_to_body(move || view! { <App stage=stage.read_only() /> });
+    set_timeout(
+        move || {
+            stage.set(MountStage::Content);
+            set_timeout(
+                move || {
+                    if let Some(shell) = document().get_element_by_id("app-shell") {
+                        shell.remove();
+                    }
+                    stage.set(MountStage::Shown);
+                },
+                Duration::ZERO,
+            );
+        },
+        Duration::ZERO,
+    );
 }
