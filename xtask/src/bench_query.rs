@@ -50,11 +50,7 @@ struct Figures {
     /// `None` when an earlier run's database was reused.
     generate_secs: Option<f64>,
     db_mb: f64,
-    day: Latency,
-    month: Latency,
-    /// The 30-day overview's two halves, timed alone, to show which one grows.
-    month_vitals: Latency,
-    month_endpoints: Latency,
+    overview: OverviewLatency,
     raw_day: Latency,
     max_error: f64,
     worst: String,
@@ -92,17 +88,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         print_figures(&figures);
         results.push(figures);
     }
-    if let (Some(small), Some(large)) = (results.first(), results.last()) {
-        if results.len() > 1 {
-            println!(
-                "ratio {}/{} events, 30 d p95: {:.2}   24 h p95: {:.2}   (target ≤ 1.5)",
-                large.events,
-                small.events,
-                large.month.p95_ms / small.month.p95_ms,
-                large.day.p95_ms / small.day.p95_ms
-            );
-        }
-    }
+    let scaling: Vec<(u64, &OverviewLatency)> =
+        results.iter().map(|r| (r.events, &r.overview)).collect();
+    print_scaling(&scaling);
     let worst = results.iter().map(|r| r.max_error).fold(0.0f64, f64::max);
     println!(
         "accuracy: max relative error of sketch p75/p95 vs exact nearest-rank: {:.3} % (target ≤ 1 %)",
@@ -135,14 +123,7 @@ fn print_figures(f: &Figures) {
             f.events, f.db_mb
         ),
     }
-    println!(
-        "    overview 24 h: p50 {:.2} ms  p95 {:.2} ms | overview 30 d: p50 {:.2} ms  p95 {:.2} ms",
-        f.day.p50_ms, f.day.p95_ms, f.month.p50_ms, f.month.p95_ms
-    );
-    println!(
-        "    30 d parts: vitals() p50 {:.2} ms  p95 {:.2} ms | endpoints() p50 {:.2} ms  p95 {:.2} ms",
-        f.month_vitals.p50_ms, f.month_vitals.p95_ms, f.month_endpoints.p50_ms, f.month_endpoints.p95_ms
-    );
+    f.overview.print();
     println!(
         "    reference, exact scan of raw LCP+INP+CLS+FCP+TTFB rows, 24 h: p50 {:.1} ms  p95 {:.1} ms",
         f.raw_day.p50_ms, f.raw_day.p95_ms
@@ -156,27 +137,9 @@ fn print_figures(f: &Figures) {
 
 fn measure(db: &Path, size: u64, now: i64, iterations: usize, reuse: bool) -> Result<Figures> {
     let store = SqliteStore::open(db)?;
-    let mut truth = Truth::default();
-    let mut rng = fastrand::Rng::with_seed(size);
-    let batches = size / EVENTS_PER_BATCH as u64;
-    let start_ts = now - 30 * DAY_MS;
-    let step = (30 * DAY_MS) as f64 / batches as f64;
     let started = Instant::now();
-    let mut pending = Vec::with_capacity(BATCHES_PER_COMMIT);
-    let mut stored = 0;
-    for n in 0..batches {
-        let ts = start_ts + (n as f64 * step) as i64;
-        pending.push(page_view(&mut rng, n, ts, &mut truth));
-        if reuse {
-            pending.clear();
-            continue;
-        }
-        if pending.len() == BATCHES_PER_COMMIT || n + 1 == batches {
-            let outcomes = store.insert_batches(&pending)?;
-            stored += outcomes.iter().map(|o| o.stored).sum::<u64>();
-            pending.clear();
-        }
-    }
+    let (truth, mut stored) = generate(&store, size, now, !reuse)?;
+    let batches = size / EVENTS_PER_BATCH as u64;
     let generate_secs = (!reuse).then(|| started.elapsed().as_secs_f64());
     if reuse {
         // What the kept database holds, so a different earlier run cannot pass as this one.
@@ -196,39 +159,14 @@ fn measure(db: &Path, size: u64, now: i64, iterations: usize, reuse: bool) -> Re
             .map(|m| m.len() as f64 / 1e6)
             .unwrap_or(0.0);
 
-    let day = TimeRange {
-        from: now - DAY_MS,
-        to: now,
-    };
-    let month = TimeRange {
-        from: now - 30 * DAY_MS,
-        to: now + 1,
-    };
-    let scope = |range| Scope {
-        site: SITE.into(),
-        range,
-        filter: Filter::default(),
-    };
-    let overview = |range: TimeRange| -> Result<Latency> {
-        let scope = scope(range);
-        time(iterations, || {
-            let vitals = store.vitals(&scope)?;
-            let endpoints = store.endpoints(&scope)?;
-            anyhow::ensure!(vitals[0].count > 0 && !endpoints.is_empty());
-            Ok(())
-        })
-    };
-    let day_latency = overview(day)?;
-    let month_latency = overview(month)?;
-    let month_scope = scope(month);
-    let month_vitals = time(iterations, || store.vitals(&month_scope).map(drop))?;
-    let month_endpoints = time(iterations, || store.endpoints(&month_scope).map(drop))?;
+    let (day, month) = overview_ranges(now);
+    let overview = time_overview(&store, now, iterations)?;
     let raw_day = raw_scan(db, day, iterations.min(20))?;
 
     let mut max_error = 0.0f64;
     let mut worst = String::new();
     for (label, range) in [("24 h", day), ("30 d", month)] {
-        let scope = scope(range);
+        let scope = site_scope(range);
         let mut estimates: Vec<(String, f64, f64)> = store
             .vitals(&scope)?
             .into_iter()
@@ -275,10 +213,7 @@ fn measure(db: &Path, size: u64, now: i64, iterations: usize, reuse: bool) -> Re
         events: stored,
         generate_secs,
         db_mb,
-        day: day_latency,
-        month: month_latency,
-        month_vitals,
-        month_endpoints,
+        overview,
         raw_day,
         max_error,
         worst,
@@ -304,6 +239,118 @@ fn raw_scan(db: &Path, range: TimeRange, iterations: usize) -> Result<Latency> {
             anyhow::ensure!(nearest_rank(&values, 0.75).is_some());
         }
         Ok(())
+    })
+}
+
+/// Generates `size` events over the 30 days before `now` (the same ones for the same
+/// size), inserting them through `store` in large commits unless `insert` is false (a
+/// kept database is reused); returns the exact values and how many events were stored.
+pub(crate) fn generate(
+    store: &dyn Store,
+    size: u64,
+    now: i64,
+    insert: bool,
+) -> Result<(Truth, u64)> {
+    let mut truth = Truth::default();
+    let mut rng = fastrand::Rng::with_seed(size);
+    let batches = size / EVENTS_PER_BATCH as u64;
+    let start_ts = now - 30 * DAY_MS;
+    let step = (30 * DAY_MS) as f64 / batches as f64;
+    let mut pending = Vec::with_capacity(BATCHES_PER_COMMIT);
+    let mut stored = 0;
+    for n in 0..batches {
+        let ts = start_ts + (n as f64 * step) as i64;
+        pending.push(page_view(&mut rng, n, ts, &mut truth));
+        if !insert {
+            pending.clear();
+        } else if pending.len() == BATCHES_PER_COMMIT || n + 1 == batches {
+            let outcomes = store.insert_batches(&pending)?;
+            stored += outcomes.iter().map(|o| o.stored).sum::<u64>();
+            pending.clear();
+        }
+    }
+    Ok((truth, stored))
+}
+
+/// The last 24 hours and the last 30 days before `now`: the overview's two ranges.
+pub(crate) fn overview_ranges(now: i64) -> (TimeRange, TimeRange) {
+    let day = TimeRange {
+        from: now - DAY_MS,
+        to: now,
+    };
+    let month = TimeRange {
+        from: now - 30 * DAY_MS,
+        to: now + 1,
+    };
+    (day, month)
+}
+
+impl OverviewLatency {
+    pub(crate) fn print(&self) {
+        println!(
+            "    overview 24 h: p50 {:.2} ms  p95 {:.2} ms | overview 30 d: p50 {:.2} ms  p95 {:.2} ms",
+            self.day.p50_ms, self.day.p95_ms, self.month.p50_ms, self.month.p95_ms
+        );
+        println!(
+            "    30 d parts: vitals() p50 {:.2} ms  p95 {:.2} ms | endpoints() p50 {:.2} ms  p95 {:.2} ms",
+            self.month_vitals.p50_ms,
+            self.month_vitals.p95_ms,
+            self.month_endpoints.p50_ms,
+            self.month_endpoints.p95_ms
+        );
+    }
+}
+
+/// How the overview's p95 grows from the smallest to the largest data set.
+pub(crate) fn print_scaling(results: &[(u64, &OverviewLatency)]) {
+    if let [(small_events, small), .., (large_events, large)] = results {
+        println!(
+            "ratio {large_events}/{small_events} events, 30 d p95: {:.2}   24 h p95: {:.2}   (target ≤ 1.5)",
+            large.month.p95_ms / small.month.p95_ms,
+            large.day.p95_ms / small.day.p95_ms
+        );
+    }
+}
+
+/// The benchmark site over `range`, unfiltered.
+pub(crate) fn site_scope(range: TimeRange) -> Scope {
+    Scope {
+        site: SITE.into(),
+        range,
+        filter: Filter::default(),
+    }
+}
+
+/// How long the overview (vitals and endpoints of the site) takes, whatever the backend.
+pub(crate) struct OverviewLatency {
+    pub(crate) day: Latency,
+    pub(crate) month: Latency,
+    pub(crate) month_vitals: Latency,
+    pub(crate) month_endpoints: Latency,
+}
+
+pub(crate) fn time_overview(
+    store: &dyn Store,
+    now: i64,
+    iterations: usize,
+) -> Result<OverviewLatency> {
+    let (day, month) = overview_ranges(now);
+    let scope = site_scope;
+    let overview = |range: TimeRange| -> Result<Latency> {
+        let scope = site_scope(range);
+        time(iterations, || {
+            let vitals = store.vitals(&scope)?;
+            let endpoints = store.endpoints(&scope)?;
+            anyhow::ensure!(vitals[0].count > 0 && !endpoints.is_empty());
+            Ok(())
+        })
+    };
+    let month_scope = scope(month);
+    Ok(OverviewLatency {
+        day: overview(day)?,
+        month: overview(month)?,
+        month_vitals: time(iterations, || store.vitals(&month_scope).map(drop))?,
+        month_endpoints: time(iterations, || store.endpoints(&month_scope).map(drop))?,
     })
 }
 

@@ -9,15 +9,13 @@
 //! nearest-rank values of the generated data.
 
 use crate::bench_query::{
-    page_view, time, Latency, Truth, BATCHES_PER_COMMIT, EVENTS_PER_BATCH, SITE,
+    generate, overview_ranges, print_scaling, site_scope, time, time_overview, Latency,
+    OverviewLatency, Truth, EVENTS_PER_BATCH, SITE,
 };
 use crate::clickhouse;
 use anyhow::{Context, Result};
-use perfscope_model::Filter;
 use perfscope_server::store::sketch::nearest_rank;
-use perfscope_server::store::{
-    ClickHouseOptions, ClickHouseStore, Scope, Store, TimeRange, DAY_MS, HOUR_MS,
-};
+use perfscope_server::store::{ClickHouseOptions, ClickHouseStore, Store, TimeRange, HOUR_MS};
 use std::path::Path;
 use std::time::Instant;
 
@@ -25,10 +23,7 @@ struct Figures {
     events: u64,
     generate_secs: f64,
     disk_mb: f64,
-    day: Latency,
-    month: Latency,
-    month_vitals: Latency,
-    month_endpoints: Latency,
+    overview: OverviewLatency,
     raw_day: Latency,
     raw_month: Latency,
     max_error: f64,
@@ -59,15 +54,9 @@ pub fn run(root: &Path, sizes: &[u64], iterations: usize) -> Result<()> {
     }
     drop(server);
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-    if let [small, .., large] = results.as_slice() {
-        println!(
-            "ratio {}/{} events, 30 d p95: {:.2}   24 h p95: {:.2}   (target ≤ 1.5)",
-            large.events,
-            small.events,
-            large.month.p95_ms / small.month.p95_ms,
-            large.day.p95_ms / small.day.p95_ms
-        );
-    }
+    let scaling: Vec<(u64, &OverviewLatency)> =
+        results.iter().map(|r| (r.events, &r.overview)).collect();
+    print_scaling(&scaling);
     let worst = results.iter().map(|r| r.max_error).fold(0.0f64, f64::max);
     println!(
         "accuracy: max relative error of p75/p95 vs exact nearest-rank: {:.3} % (target ≤ 1 %)",
@@ -84,17 +73,7 @@ fn print_figures(f: &Figures) {
         f.events as f64 / f.generate_secs,
         f.disk_mb
     );
-    println!(
-        "    overview 24 h: p50 {:.2} ms  p95 {:.2} ms | overview 30 d: p50 {:.2} ms  p95 {:.2} ms",
-        f.day.p50_ms, f.day.p95_ms, f.month.p50_ms, f.month.p95_ms
-    );
-    println!(
-        "    30 d parts: vitals() p50 {:.2} ms  p95 {:.2} ms | endpoints() p50 {:.2} ms  p95 {:.2} ms",
-        f.month_vitals.p50_ms,
-        f.month_vitals.p95_ms,
-        f.month_endpoints.p50_ms,
-        f.month_endpoints.p95_ms
-    );
+    f.overview.print();
     println!(
         "    reference, ClickHouse quantilesExact over raw vitals rows: 24 h p50 {:.1} ms  p95 {:.1} ms | 30 d p50 {:.1} ms  p95 {:.1} ms",
         f.raw_day.p50_ms, f.raw_day.p95_ms, f.raw_month.p50_ms, f.raw_month.p95_ms
@@ -115,23 +94,9 @@ fn measure(
     iterations: usize,
 ) -> Result<Figures> {
     let store = ClickHouseStore::open(ClickHouseOptions::new(format!("{url}/{database}"), spill))?;
-    let mut truth = Truth::default();
-    let mut rng = fastrand::Rng::with_seed(size);
-    let batches = size / EVENTS_PER_BATCH as u64;
-    let start_ts = now - 30 * DAY_MS;
-    let step = (30 * DAY_MS) as f64 / batches as f64;
     let started = Instant::now();
-    let mut pending = Vec::with_capacity(BATCHES_PER_COMMIT);
-    let mut stored = 0;
-    for n in 0..batches {
-        let ts = start_ts + (n as f64 * step) as i64;
-        pending.push(page_view(&mut rng, n, ts, &mut truth));
-        if pending.len() == BATCHES_PER_COMMIT || n + 1 == batches {
-            let outcomes = store.insert_batches(&pending)?;
-            stored += outcomes.iter().map(|o| o.stored).sum::<u64>();
-            pending.clear();
-        }
-    }
+    let (truth, stored) = generate(&store, size, now, true)?;
+    let batches = size / EVENTS_PER_BATCH as u64;
     store.flush()?;
     let generate_secs = started.elapsed().as_secs_f64();
     anyhow::ensure!(
@@ -152,33 +117,8 @@ fn measure(
     .unwrap_or(0.0)
         / 1e6;
 
-    let day = TimeRange {
-        from: now - DAY_MS,
-        to: now,
-    };
-    let month = TimeRange {
-        from: now - 30 * DAY_MS,
-        to: now + 1,
-    };
-    let scope = |range| Scope {
-        site: SITE.into(),
-        range,
-        filter: Filter::default(),
-    };
-    let overview = |range: TimeRange| -> Result<Latency> {
-        let scope = scope(range);
-        time(iterations, || {
-            let vitals = store.vitals(&scope)?;
-            let endpoints = store.endpoints(&scope)?;
-            anyhow::ensure!(vitals[0].count > 0 && !endpoints.is_empty());
-            Ok(())
-        })
-    };
-    let day_latency = overview(day)?;
-    let month_latency = overview(month)?;
-    let month_scope = scope(month);
-    let month_vitals = time(iterations, || store.vitals(&month_scope).map(drop))?;
-    let month_endpoints = time(iterations, || store.endpoints(&month_scope).map(drop))?;
+    let (day, month) = overview_ranges(now);
+    let overview = time_overview(&store, now, iterations)?;
     let reference = |range: TimeRange| {
         let exact = format!(
             "SELECT name, quantilesExact(0.5, 0.75, 0.9, 0.95, 0.99)(value) FROM {database}.vitals \
@@ -195,10 +135,7 @@ fn measure(
         events: stored,
         generate_secs,
         disk_mb,
-        day: day_latency,
-        month: month_latency,
-        month_vitals,
-        month_endpoints,
+        overview,
         raw_day,
         raw_month,
         max_error,
@@ -216,11 +153,7 @@ fn accuracy(
     let mut max_error = 0.0f64;
     let mut worst = String::new();
     for (label, range) in ranges {
-        let scope = Scope {
-            site: SITE.into(),
-            range: *range,
-            filter: Filter::default(),
-        };
+        let scope = site_scope(*range);
         let mut estimates: Vec<(String, Option<f64>, f64)> = store
             .vitals(&scope)?
             .into_iter()
