@@ -444,18 +444,28 @@ fn own_vitals(
             &format!("/session/{id}/url"),
             json!({ "url": "about:blank" }),
         )?;
-        Ok::<Value, anyhow::Error>(shifts)
+        // The browser stays open until the reports are in: closing it right after the
+        // navigation could kill the keepalive request the hidden page just started.
+        let (lcp, cls) = reported_lcp_and_cls(collector, session, since)?;
+        Ok::<_, anyhow::Error>((lcp, cls, layout_shifts(&shifts)))
     })();
     let _ = ureq::delete(&format!("{}/session/{id}", driver.url)).call();
     let _ = std::fs::remove_dir_all(&profile);
-    let shifts = layout_shifts(&visit?);
+    visit
+}
 
+/// Waits for the LCP and CLS that the dashboard's tracker sent since `since`.
+fn reported_lcp_and_cls(
+    collector: &Collector,
+    session: Option<&str>,
+    since: i64,
+) -> Result<(f64, f64)> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let lcp = latest_sample(collector, session, "LCP", since)?;
         let cls = latest_sample(collector, session, "CLS", since)?;
         if let (Some(lcp), Some(cls)) = (lcp, cls) {
-            return Ok((lcp, cls, shifts));
+            return Ok((lcp, cls));
         }
         if Instant::now() > deadline {
             bail!(
