@@ -74,6 +74,11 @@ pub fn build_tracker(root: &Path, tools: &Tools) -> Result<PathBuf> {
             "--target",
             "web",
             "--no-typescript",
+            // The loader passes the wasm's URL, and every browser the tracker supports
+            // has `TextEncoder.encodeInto`: both fallbacks would be dead glue.
+            "--omit-default-module-path",
+            "--encode-into",
+            "always",
             "--out-name",
             "perfscope_tracker",
             "--out-dir",
