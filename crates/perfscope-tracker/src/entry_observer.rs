@@ -1,8 +1,8 @@
-//! `PerformanceObserver` with `{type, buffered: true}`, for the entry types the delivery
-//! side watches (long frames, resources).
+//! `PerformanceObserver` with `{type, buffered: true}`: the one way every part of the
+//! tracker (vitals, long frames, resources) observes performance entries.
 
 use crate::browser::{callback, property};
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{PerformanceObserver, PerformanceObserverEntryList};
@@ -24,20 +24,53 @@ pub(crate) fn supports(entry_type: &str) -> bool {
 }
 
 /// `None` where the browser lacks the entry type: that data is then simply not reported.
-pub(crate) fn observe(entry_type: &str, on_entries: impl Fn(Array) + 'static) -> Option<()> {
+/// `duration_threshold` only applies to `event` entries.
+pub(crate) fn observe(
+    entry_type: &str,
+    duration_threshold: Option<f64>,
+    on_entries: impl Fn(Array) + 'static,
+) -> Option<PerformanceObserver> {
+    // The generic part stays this one line, so each caller adds only its own closure.
+    observe_with(
+        entry_type,
+        duration_threshold,
+        &callback(move |list| {
+            on_entries(
+                list.unchecked_ref::<PerformanceObserverEntryList>()
+                    .get_entries(),
+            )
+        }),
+    )
+}
+
+fn observe_with(
+    entry_type: &str,
+    duration_threshold: Option<f64>,
+    on_list: &Function,
+) -> Option<PerformanceObserver> {
     if !supports(entry_type) {
         return None;
     }
-    let on_list = callback(move |list| {
-        on_entries(
-            list.unchecked_ref::<PerformanceObserverEntryList>()
-                .get_entries(),
-        )
-    });
-    let observer = PerformanceObserver::new(&on_list).ok()?;
+    let observer = PerformanceObserver::new(on_list).ok()?;
+    observe_more(&observer, entry_type, duration_threshold)?;
+    Some(observer)
+}
+
+/// Adds an entry type to an observer, replaying what the browser buffered.
+pub(crate) fn observe_more(
+    observer: &PerformanceObserver,
+    entry_type: &str,
+    duration_threshold: Option<f64>,
+) -> Option<()> {
+    if !supports(entry_type) {
+        return None;
+    }
     let options = Object::new();
     Reflect::set(&options, &"type".into(), &entry_type.into()).ok()?;
     Reflect::set(&options, &"buffered".into(), &JsValue::TRUE).ok()?;
+    if let Some(threshold) = duration_threshold {
+        Reflect::set(&options, &"durationThreshold".into(), &threshold.into()).ok()?;
+    }
     observer
         .unchecked_ref::<TypedObserver>()
         .observe(&options)

@@ -38,7 +38,7 @@ pub(crate) fn install() -> Option<()> {
         "longtask"
     };
     let reported = Rc::new(Cell::new(0u32));
-    observe(entry_type, move |entries: Array| {
+    observe(entry_type, None, move |entries: Array| {
         for entry in entries.iter() {
             if reported.get() >= MAX_FRAMES {
                 return;
@@ -62,4 +62,5 @@ pub(crate) fn install() -> Option<()> {
             });
         }
     })
+    .map(drop)
 }

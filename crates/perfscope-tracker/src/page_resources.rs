@@ -30,7 +30,7 @@ pub fn asset_kind(initiator_type: &str, url: &str) -> Option<AssetKind> {
 
 pub(crate) fn install_assets() -> Option<()> {
     let reported = Rc::new(Cell::new(0u32));
-    observe("resource", move |entries: Array| {
+    observe("resource", None, move |entries: Array| {
         for entry in entries.iter() {
             let initiator = property(&entry, "initiatorType")
                 .and_then(|kind| kind.as_string())
@@ -61,6 +61,7 @@ pub(crate) fn install_assets() -> Option<()> {
             });
         }
     })
+    .map(drop)
 }
 
 /// One heap reading, where the browser exposes `performance.memory`.

@@ -9,6 +9,7 @@ use crate::browser::{
     set_timeout, unlisten,
 };
 use crate::cls::SessionWindows;
+use crate::entry_observer::{observe, observe_more};
 use crate::inp::{
     frame_overlaps, interaction_scripts, EventTiming, FrameScript, LongestInteractions, Processed,
 };
@@ -19,25 +20,11 @@ use crate::vital_rules::{
     fcp_value, lcp_parts, response_start_is_valid, ttfb_value, ChangeReporter, LcpCandidate,
     ResourceTiming,
 };
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function};
 use perfscope_model::{Limits, NavigationType, VitalName};
 use std::cell::RefCell;
-use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{
-    Document, Event, Performance, PerformanceEntry, PerformanceObserver,
-    PerformanceObserverEntryList, Window,
-};
-
-#[wasm_bindgen]
-extern "C" {
-    /// A `PerformanceObserver` observed with `{type, buffered}`: web-sys only knows the
-    /// `entryTypes` form, which cannot replay entries from before the tracker started, and
-    /// its binding does not let `observe()` throw.
-    type BufferedObserver;
-    #[wasm_bindgen(method, catch)]
-    fn observe(this: &BufferedObserver, options: &Object) -> Result<(), JsValue>;
-}
+use web_sys::{Document, Event, Performance, PerformanceEntry, PerformanceObserver, Window};
 
 /// The user's first keypress or click ends LCP: from then on the page is theirs, and
 /// the browser stops emitting candidates anyway. Scrolls and pointerdowns can be synthetic.
@@ -81,13 +68,16 @@ struct Vitals {
 }
 
 thread_local! {
-    static VITALS: RefCell<Vitals> = RefCell::new(Vitals::default());
+    /// `None` until the page is activated: a constant initial value spares the wasm the
+    /// lazy-initialisation code every access would otherwise carry.
+    static VITALS: RefCell<Option<Vitals>> = const { RefCell::new(None) };
 }
 
 /// Borrows stay short and values are recorded only after they end, so nothing that may
-/// call back into the tracker runs while this state is borrowed.
+/// call back into the tracker runs while this state is borrowed. `None` before
+/// activation.
 fn with_vitals<R>(f: impl FnOnce(&mut Vitals) -> R) -> Option<R> {
-    VITALS.with(|cell| cell.try_borrow_mut().ok().map(|mut vitals| f(&mut vitals)))
+    VITALS.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
 }
 
 pub(crate) fn install(window: &Window, document: &Document, performance: &Performance) {
@@ -104,30 +94,35 @@ pub(crate) fn install(window: &Window, document: &Document, performance: &Perfor
 }
 
 fn install_activated(window: &Window, document: &Document, performance: &Performance) {
-    with_vitals(|vitals| {
-        vitals.performance = Some(performance.clone());
-        vitals.window = Some(window.clone());
-        vitals.document = Some(document.clone());
-        vitals.activation_start_ms = activation_start(performance);
+    VITALS.with(|cell| {
+        if let Ok(mut vitals) = cell.try_borrow_mut() {
+            *vitals = Some(Vitals {
+                performance: Some(performance.clone()),
+                window: Some(window.clone()),
+                document: Some(document.clone()),
+                activation_start_ms: activation_start(performance),
+                ..Vitals::default()
+            });
+        }
     });
 
     // No borrow may be held here: some browsers call back from inside `observe()`.
-    let paint = observe("paint", handle_paint_entries, None);
-    let lcp = observe("largest-contentful-paint", handle_lcp_entries, None);
-    let cls = observe("layout-shift", handle_layout_shifts, None);
+    let paint = observe("paint", None, handle_paint_entries);
+    let lcp = observe("largest-contentful-paint", None, handle_lcp_entries);
+    let cls = observe("layout-shift", None, handle_layout_shifts);
     let events = observe(
         "event",
-        handle_event_entries,
         Some(EVENT_DURATION_THRESHOLD_MS),
+        handle_event_entries,
     );
     if let Some(observer) = &events {
         // The first input joins INP too (it may be below the threshold) and gives FID.
         let _ = observe_more(observer, "first-input", None);
     } else {
-        let _ = observe("first-input", handle_event_entries, None);
+        let _ = observe("first-input", None, handle_event_entries);
     }
     // Only to name the scripts behind a slow interaction; absent outside Chromium.
-    let _ = observe("long-animation-frame", handle_long_frames, None);
+    let _ = observe("long-animation-frame", None, handle_long_frames);
     let lcp_input_handler = lcp.is_some().then(|| {
         let handler = event_handler(|event: Event| {
             if event.is_trusted() {
@@ -159,7 +154,7 @@ fn install_activated(window: &Window, document: &Document, performance: &Perform
 /// Until a prerendered page is shown nothing is measured (`install` waits for it): there
 /// is nothing to end, and finalising LCP then would refuse the one the user sees.
 fn waits_for_activation() -> bool {
-    with_vitals(|vitals| vitals.performance.is_none()) == Some(true)
+    VITALS.with(|cell| cell.try_borrow().is_ok_and(|vitals| vitals.is_none()))
 }
 
 /// The page is being hidden or left: LCP is final, CLS and INP are reported if they
@@ -250,55 +245,6 @@ fn report_restored_paints(restored_at_ms: f64) {
     let lcp = attribution::acceptable(VitalName::Lcp, value, attribution::lcp(None, None, parts));
     record_vital(VitalName::Fcp, value, now, None);
     record_vital(VitalName::Lcp, value, now, lcp);
-}
-
-fn entry_type_supported(entry_type: &str) -> bool {
-    property(&js_sys::global(), "PerformanceObserver")
-        .and_then(|constructor| property(&constructor, "supportedEntryTypes"))
-        .and_then(|types| types.dyn_into::<Array>().ok())
-        .is_some_and(|types| types.includes(&JsValue::from_str(entry_type), 0))
-}
-
-/// `None` where the browser does not support the entry type (e.g. no `layout-shift`
-/// outside Chromium): that vital is then simply not reported.
-fn observe(
-    entry_type: &str,
-    on_entries: fn(Array),
-    duration_threshold: Option<f64>,
-) -> Option<PerformanceObserver> {
-    if !entry_type_supported(entry_type) {
-        return None;
-    }
-    let on_list = callback(move |list| {
-        on_entries(
-            list.unchecked_ref::<PerformanceObserverEntryList>()
-                .get_entries(),
-        )
-    });
-    let observer = PerformanceObserver::new(&on_list).ok()?;
-    observe_more(&observer, entry_type, duration_threshold)?;
-    Some(observer)
-}
-
-/// Adds an entry type to an observer, replaying what the browser buffered.
-fn observe_more(
-    observer: &PerformanceObserver,
-    entry_type: &str,
-    duration_threshold: Option<f64>,
-) -> Option<()> {
-    if !entry_type_supported(entry_type) {
-        return None;
-    }
-    let options = Object::new();
-    Reflect::set(&options, &"type".into(), &entry_type.into()).ok()?;
-    Reflect::set(&options, &"buffered".into(), &JsValue::TRUE).ok()?;
-    if let Some(threshold) = duration_threshold {
-        Reflect::set(&options, &"durationThreshold".into(), &threshold.into()).ok()?;
-    }
-    observer
-        .unchecked_ref::<BufferedObserver>()
-        .observe(&options)
-        .ok()
 }
 
 fn entries(list: Array) -> impl Iterator<Item = PerformanceEntry> {
