@@ -55,7 +55,15 @@ pub fn run(root: &Path, sizes: &[u64], iterations: usize, keep: bool, reuse: boo
         if !reused {
             sql(&server.url, &format!("DROP DATABASE IF EXISTS {database}"))?;
         }
-        let figures = measure(&server.url, &database, &spill, size, now, iterations, reused);
+        let figures = measure(
+            &server.url,
+            &database,
+            &spill,
+            size,
+            now,
+            iterations,
+            reused,
+        );
         // Generated data never outlives its figures unless asked for, also when
         // measuring failed.
         let dropped = if keep {

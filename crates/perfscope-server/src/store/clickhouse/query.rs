@@ -89,7 +89,6 @@ pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> 
     } else {
         format!(" AND {}", conditions.join(" AND "))
     };
-    let keys = family.keys.join(", ");
     let selects: Vec<String> = parts
         .iter()
         .map(|part| {
@@ -117,16 +116,15 @@ pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> 
                     let grouping =
                         Grouping::for_query(level.neutral(), &scope.filter, question.by).code();
                     let range = format!("{site} AND t >= {from} AND t < {to}");
-                    // Equal versions of a bucket hold equal cells (two collectors
-                    // rebuilt it from the same rows): `any` keeps one.
+                    // Every rebuild writes under a version of its own (see `rebuild`),
+                    // so the greatest version of a bucket is one rebuild's cells, each
+                    // once: they are summed as they are, without grouping by cell.
                     format!(
                         "SELECT toString({key}) AS k, toUInt8({flag}) AS r, bucket AS b, \
-                         toInt64({series}) AS s, sum(e) AS c FROM \
-                         (SELECT t, {keys}, any(events) AS e FROM {db}.{table} \
-                          WHERE {range} AND grouping = {grouping} AND events > 0{conditions} \
-                          AND (t, version) IN (SELECT t, max(version) FROM {db}.{table} \
-                            WHERE {range} AND grouping = {SENTINEL} GROUP BY t) \
-                          GROUP BY t, {keys}) \
+                         toInt64({series}) AS s, sum(events) AS c FROM {db}.{table} \
+                         WHERE {range} AND grouping = {grouping} AND events > 0{conditions} \
+                         AND (t, version) IN (SELECT t, max(version) FROM {db}.{table} \
+                           WHERE {range} AND grouping = {SENTINEL} GROUP BY t) \
                          GROUP BY k, r, b, s",
                         key = question.key,
                         series = series("t", question.series_ms),
