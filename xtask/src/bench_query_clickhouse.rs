@@ -264,43 +264,51 @@ fn count_vitals_and_calls(url: &str, database: &str) -> Result<u64> {
 /// time, rows read and rows answered, in the order they started.
 fn print_statements(url: &str, store: &dyn Store, label: &str, range: TimeRange) -> Result<()> {
     let scope = site_scope(range);
-    // Statements are told apart by their start second: begin on a fresh one and let
-    // the next one begin before looking.
-    let second = |at: std::time::SystemTime| {
-        at.duration_since(std::time::UNIX_EPOCH)
+    // Statements are told apart by their start second, which ClickHouse's log keeps up
+    // to a second behind this clock: two seconds of quiet on either side.
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     };
-    let from = second(std::time::SystemTime::now()) + 1;
-    while second(std::time::SystemTime::now()) < from {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let wait_until = |second: u64| {
+        while now() < second {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    let from = now() + 2;
+    wait_until(from);
     let started = Instant::now();
     store.vitals(&scope)?;
     store.endpoints(&scope)?;
     let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let to = second(std::time::SystemTime::now()) + 1;
-    while second(std::time::SystemTime::now()) < to {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let to = now();
+    wait_until(to + 2);
     sql(url, "SYSTEM FLUSH LOGS")?;
     let rows = sql(
         url,
         &format!(
             "SELECT query_duration_ms, read_rows, result_rows, \
-             substring(query, 1, 90) \
+             substring(query, position(query, ' FROM ') + 6, 80) \
              FROM system.query_log WHERE type = 2 \
-             AND toUInt64(query_start_time) >= {from} AND toUInt64(query_start_time) < {to} \
-             AND query NOT LIKE '%system.%' ORDER BY event_time, query_start_time"
+             AND toUInt64(query_start_time) >= {from} - 1 AND toUInt64(query_start_time) <= {to} \
+             AND query NOT LIKE 'SYSTEM%' ORDER BY event_time, query_start_time"
         ),
     )?;
     println!("    one overview {label} ({wall_ms:.1} ms wall), statements in system.query_log:");
-    println!("      server ms  rows read  rows out  statement");
+    println!("      server ms  rows read  rows out  FROM …");
+    let (mut count, mut total_ms, mut longest_ms) = (0, 0u64, 0u64);
     for line in rows.lines() {
         let fields: Vec<&str> = line.splitn(4, '\t').collect();
         if let [ms, read, out, statement] = fields[..] {
             println!("      {ms:>9}  {read:>9}  {out:>8}  {statement}");
+            let ms: u64 = ms.parse().unwrap_or(0);
+            count += 1;
+            total_ms += ms;
+            longest_ms = longest_ms.max(ms);
         }
     }
+    println!("      {count} statements, server time {total_ms} ms in all, longest {longest_ms} ms");
     Ok(())
 }
 
