@@ -9,12 +9,17 @@
 //! above it. Content versions only grow as rows arrive, so content written under the
 //! greatest one is at least as complete as any other, and the rebuild that follows the
 //! last insert into a bucket always writes the greatest one. The version stored is the
-//! content version shifted left by `COPY_BITS`, with a random number of this rebuild in
-//! the bits below: two rebuilds of equal content version (two collectors, or a replay)
-//! so still write different versions, and the greatest version of a bucket is one
-//! rebuild's cells, each cell once, which a query sums without grouping by cell. A
-//! rebuild writes its cells before its sentinels, so a query only finds a version
-//! once all of its cells are there.
+//! content version shifted left by `COPY_BITS`, with the rebuild's clock (milliseconds,
+//! wrapping every 3.1 days) in the bits below: two rebuilds of equal content version
+//! (two collectors, or a replay) so still write different versions, the later one the
+//! greater, and the greatest version of a bucket is one rebuild's cells, each cell once,
+//! which a query sums without grouping by cell. A rebuild writes its cells before its
+//! sentinels, so a query only finds a version once all of its cells are there; cells
+//! whose sentinel never came (the server went away in between) have the smaller
+//! version against the retry's, so merges cannot let them replace the retry's cells.
+//! Two collectors rebuilding a bucket to equal content in the same millisecond would
+//! write one version twice: its cells then count twice until a merge of the table or
+//! the bucket's next rebuild.
 //!
 //! A flush's minutes are rebuilt one day at a time, so that a long backlog (a replay,
 //! or a bulk load) rebuilds in statements of bounded memory.
@@ -34,8 +39,8 @@ type Buckets = BTreeMap<String, BTreeSet<i64>>;
 type Versions = BTreeMap<(String, i64), u64>;
 
 /// Low bits of a stored version that tell apart rebuilds of equal content version.
-/// Content versions stay far below 2^40 (a day's distinct events and tokens).
-pub const COPY_BITS: u32 = 24;
+/// Content versions stay far below 2^36 (a day's distinct events and tokens).
+pub const COPY_BITS: u32 = 28;
 
 /// The minutes flushed rows fell into, per site and raw table.
 #[derive(Default, Debug)]
@@ -376,7 +381,10 @@ fn write_level(
         return Ok(());
     }
     let table = rollup_table(family, level);
-    let copy = rand::random::<u64>() >> (64 - COPY_BITS);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let copy = now_ms & ((1 << COPY_BITS) - 1);
     let stored = |content: u64| (content << COPY_BITS) | copy;
     let names: Vec<String> = versions
         .keys()
