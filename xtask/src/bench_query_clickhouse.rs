@@ -21,7 +21,8 @@ use std::time::Instant;
 
 struct Figures {
     events: u64,
-    generate_secs: f64,
+    /// `None` when an earlier run's database was reused.
+    generate_secs: Option<f64>,
     disk_mb: f64,
     overview: OverviewLatency,
     raw_day: Latency,
@@ -30,9 +31,15 @@ struct Figures {
     worst: String,
 }
 
-pub fn run(root: &Path, sizes: &[u64], iterations: usize) -> Result<()> {
+/// `keep` leaves the server's data (every generated database) in
+/// `target/bench-query-clickhouse`; `reuse` queries the databases such a run left instead
+/// of generating them again (the exact values are regenerated from the same seed).
+pub fn run(root: &Path, sizes: &[u64], iterations: usize, keep: bool, reuse: bool) -> Result<()> {
     let dir = root.join("target/bench-query-clickhouse");
-    let server = clickhouse::start_in(&dir)?;
+    if !reuse && dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("wiping {}", dir.display()))?;
+    }
+    let server = clickhouse::start_on(&dir, clickhouse::Logging::Queries)?;
     // The same end instant as the SQLite half: ragged ends at both range edges.
     let now = 1_767_225_600_000 + 13 * HOUR_MS + 17 * 60_000 + 12_345;
     println!(
@@ -44,16 +51,35 @@ pub fn run(root: &Path, sizes: &[u64], iterations: usize) -> Result<()> {
     for &size in sizes {
         let database = format!("bench_query_{size}");
         let spill = dir.join(format!("spill-{size}"));
-        let figures = measure(&server.url, &database, &spill, size, now, iterations);
-        // Generated data never outlives its figures, also when measuring failed.
-        let dropped = sql(&server.url, &format!("DROP DATABASE IF EXISTS {database}"));
+        let reused = reuse && database_exists(&server.url, &database)?;
+        if !reused {
+            sql(&server.url, &format!("DROP DATABASE IF EXISTS {database}"))?;
+        }
+        let figures = measure(
+            &server.url,
+            &database,
+            &spill,
+            size,
+            now,
+            iterations,
+            reused,
+        );
+        // Generated data never outlives its figures unless asked for, also when
+        // measuring failed.
+        let dropped = if keep {
+            Ok(String::new())
+        } else {
+            sql(&server.url, &format!("DROP DATABASE IF EXISTS {database}"))
+        };
         let figures = figures?;
         dropped?;
         print_figures(&figures);
         results.push(figures);
     }
     drop(server);
-    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    if !keep {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
     let scaling: Vec<(u64, &OverviewLatency)> =
         results.iter().map(|r| (r.events, &r.overview)).collect();
     print_scaling(&scaling);
@@ -66,13 +92,19 @@ pub fn run(root: &Path, sizes: &[u64], iterations: usize) -> Result<()> {
 }
 
 fn print_figures(f: &Figures) {
-    println!(
-        "{:>9} events: generated in {:.1} s ({:.0} events/s through insert_batches), on disk {:.0} MB",
-        f.events,
-        f.generate_secs,
-        f.events as f64 / f.generate_secs,
-        f.disk_mb
-    );
+    match f.generate_secs {
+        Some(secs) => println!(
+            "{:>9} events: generated in {:.1} s ({:.0} events/s through insert_batches), on disk {:.0} MB",
+            f.events,
+            secs,
+            f.events as f64 / secs,
+            f.disk_mb
+        ),
+        None => println!(
+            "{:>9} events: reused from an earlier --keep run, on disk {:.0} MB",
+            f.events, f.disk_mb
+        ),
+    }
     f.overview.print();
     println!(
         "    reference, ClickHouse quantilesExact over raw vitals rows: 24 h p50 {:.1} ms  p95 {:.1} ms | 30 d p50 {:.1} ms  p95 {:.1} ms",
@@ -92,13 +124,19 @@ fn measure(
     size: u64,
     now: i64,
     iterations: usize,
+    reused: bool,
 ) -> Result<Figures> {
     let store = ClickHouseStore::open(ClickHouseOptions::new(format!("{url}/{database}"), spill))?;
     let started = Instant::now();
-    let (truth, stored) = generate(&store, size, now, true)?;
+    let (truth, stored) = generate(&store, size, now, !reused)?;
     let batches = size / EVENTS_PER_BATCH as u64;
     store.flush()?;
-    let generate_secs = started.elapsed().as_secs_f64();
+    let generate_secs = (!reused).then(|| started.elapsed().as_secs_f64());
+    let stored = if reused {
+        count_vitals_and_calls(url, database)?
+    } else {
+        stored
+    };
     anyhow::ensure!(
         stored == batches * EVENTS_PER_BATCH as u64,
         "stored {stored} events of {}",
@@ -129,6 +167,9 @@ fn measure(
     };
     let raw_day = reference(day)?;
     let raw_month = reference(month)?;
+    for (label, range) in [("24 h", day), ("30 d", month)] {
+        print_statements(url, &store, label, range)?;
+    }
 
     let (max_error, worst) = accuracy(&store, &truth, &[("24 h", day), ("30 d", month)])?;
     Ok(Figures {
@@ -194,6 +235,81 @@ fn accuracy(
         }
     }
     Ok((max_error, worst))
+}
+
+fn database_exists(url: &str, database: &str) -> Result<bool> {
+    Ok(sql(
+        url,
+        &format!("SELECT count() FROM system.databases WHERE name = '{database}'"),
+    )?
+    .trim()
+        == "1")
+}
+
+fn count_vitals_and_calls(url: &str, database: &str) -> Result<u64> {
+    let counted = sql(
+        url,
+        &format!(
+            "SELECT (SELECT uniqExact(id) FROM {database}.vitals) + \
+             (SELECT uniqExact(id) FROM {database}.api_calls)"
+        ),
+    )?;
+    counted
+        .trim()
+        .parse()
+        .with_context(|| format!("counting events: {counted}"))
+}
+
+/// What one overview asks ClickHouse, from `system.query_log`: each statement's server
+/// time, rows read and rows answered, in the order they started.
+fn print_statements(url: &str, store: &dyn Store, label: &str, range: TimeRange) -> Result<()> {
+    let scope = site_scope(range);
+    // Statements are told apart by their start second, which ClickHouse's log keeps up
+    // to a second behind this clock: two seconds of quiet on either side.
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let wait_until = |second: u64| {
+        while now() < second {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    let from = now() + 2;
+    wait_until(from);
+    let started = Instant::now();
+    store.vitals(&scope)?;
+    store.endpoints(&scope)?;
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let to = now();
+    wait_until(to + 2);
+    sql(url, "SYSTEM FLUSH LOGS")?;
+    let rows = sql(
+        url,
+        &format!(
+            "SELECT query_duration_ms, read_rows, result_rows, \
+             substring(query, position(query, ' FROM ') + 6, 80) \
+             FROM system.query_log WHERE type = 2 \
+             AND toUInt64(query_start_time) >= {from} - 1 AND toUInt64(query_start_time) <= {to} \
+             AND query NOT LIKE 'SYSTEM%' ORDER BY event_time, query_start_time"
+        ),
+    )?;
+    println!("    one overview {label} ({wall_ms:.1} ms wall), statements in system.query_log:");
+    println!("      server ms  rows read  rows out  FROM …");
+    let (mut count, mut total_ms, mut longest_ms) = (0, 0u64, 0u64);
+    for line in rows.lines() {
+        let fields: Vec<&str> = line.splitn(4, '\t').collect();
+        if let [ms, read, out, statement] = fields[..] {
+            println!("      {ms:>9}  {read:>9}  {out:>8}  {statement}");
+            let ms: u64 = ms.parse().unwrap_or(0);
+            count += 1;
+            total_ms += ms;
+            longest_ms = longest_ms.max(ms);
+        }
+    }
+    println!("      {count} statements, server time {total_ms} ms in all, longest {longest_ms} ms");
+    Ok(())
 }
 
 fn server_version(url: &str) -> Result<String> {

@@ -41,11 +41,24 @@ pub fn start(root: &Path) -> Result<ClickHouse> {
 /// Starts a fresh server with its data in `dir` (wiped first), so a benchmark's server
 /// never shares data or ports with the tests'.
 pub fn start_in(dir: &Path) -> Result<ClickHouse> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("wiping {}", dir.display()))?;
+    }
+    start_on(dir, Logging::Off)
+}
+
+/// Whether the server records every statement in `system.query_log`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Logging {
+    Off,
+    Queries,
+}
+
+/// Starts a server on the data an earlier one left in `dir` (or on an empty one), so a
+/// benchmark can query a database it generated before.
+pub fn start_on(dir: &Path, logging: Logging) -> Result<ClickHouse> {
     let server_bin = ensure_installed()?;
     let dir = dir.to_path_buf();
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("wiping {}", dir.display()))?;
-    }
     for sub in ["data", "tmp", "user_files", "log"] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
@@ -53,7 +66,7 @@ pub fn start_in(dir: &Path) -> Result<ClickHouse> {
     let tcp_port = free_port()?;
     let config = dir.join("config.xml");
     std::fs::write(&config, server_config(&dir, http_port, tcp_port))?;
-    std::fs::write(dir.join("users.xml"), USERS)?;
+    std::fs::write(dir.join("users.xml"), users(logging))?;
     eprintln!(
         "$ {} --config-file={}",
         server_bin.display(),
@@ -143,10 +156,16 @@ fn server_config(dir: &Path, http_port: u16, tcp_port: u16) -> String {
     )
 }
 
-const USERS: &str = r#"<?xml version="1.0"?>
+fn users(logging: Logging) -> String {
+    let log_queries = u8::from(logging == Logging::Queries);
+    format!(
+        r#"<?xml version="1.0"?>
 <yandex>
     <profiles>
-        <default><max_memory_usage>2000000000</max_memory_usage></default>
+        <default>
+            <max_memory_usage>2000000000</max_memory_usage>
+            <log_queries>{log_queries}</log_queries>
+        </default>
     </profiles>
     <users>
         <default>
@@ -169,4 +188,6 @@ const USERS: &str = r#"<?xml version="1.0"?>
         </default>
     </quotas>
 </yandex>
-"#;
+"#
+    )
+}

@@ -72,7 +72,7 @@ enum Bench {
         #[arg(long)]
         reuse: bool,
         /// Which store to generate into: `sqlite` or `clickhouse` (a private server,
-        /// its data removed afterwards; --keep and --reuse apply to SQLite only).
+        /// its data removed afterwards unless --keep, in target/bench-query-clickhouse).
         #[arg(long, default_value = "sqlite")]
         backend: QueryBackend,
     },
@@ -142,7 +142,7 @@ fn main() -> Result<()> {
                 );
             }
             if backend == QueryBackend::Clickhouse {
-                return bench_query_clickhouse::run(&root, &sizes, iterations);
+                return bench_query_clickhouse::run(&root, &sizes, iterations, keep, reuse);
             }
             bench_query::run(
                 &root,

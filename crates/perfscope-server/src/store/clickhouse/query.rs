@@ -1,7 +1,8 @@
-//! SQL for the read side: one statement per question, a `UNION ALL` of the parts the
-//! range splits into (see `plan`), answering per-group log-bucket counts that the
-//! caller turns into percentiles; and the one way raw events are read, a copy per
-//! (site, id) and a page view's latest CLS and INP report only.
+//! SQL for the read side: one statement per part the range splits into (see `plan`),
+//! all sent at once on their own connections, each answering per-group log-bucket
+//! counts, summed here into the counts the caller turns into percentiles; and the one
+//! way raw events are read, a copy per (site, id) and a page view's latest CLS and INP
+//! report only.
 
 use super::http::{quote, Client};
 use super::plan::{split, Source};
@@ -10,6 +11,7 @@ use crate::store::rollup::{dimension_column, filter_value, filtered_dimensions, 
 use crate::store::Scope;
 use perfscope_model::{Dimension, Filter};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// One group's samples in one log bucket (and rating or error flag, and series bucket).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -89,7 +91,6 @@ pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> 
     } else {
         format!(" AND {}", conditions.join(" AND "))
     };
-    let keys = family.keys.join(", ");
     let selects: Vec<String> = parts
         .iter()
         .map(|part| {
@@ -105,7 +106,7 @@ pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> 
                     );
                     format!(
                         "SELECT toString({key}) AS k, toUInt8({flag}) AS r, bucket AS b, \
-                         toInt64({series}) AS s, count() AS c FROM ({rows}) \
+                         toInt64({series}) AS s, count() AS n FROM ({rows}) \
                          WHERE {filter}{conditions} GROUP BY k, r, b, s",
                         key = question.key,
                         series = series("ts", question.series_ms),
@@ -117,16 +118,15 @@ pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> 
                     let grouping =
                         Grouping::for_query(level.neutral(), &scope.filter, question.by).code();
                     let range = format!("{site} AND t >= {from} AND t < {to}");
-                    // Equal versions of a bucket hold equal cells (two collectors
-                    // rebuilt it from the same rows): `any` keeps one.
+                    // Every rebuild writes under a version of its own (see `rebuild`),
+                    // so the greatest version of a bucket is one rebuild's cells, each
+                    // once: they are summed as they are, without grouping by cell.
                     format!(
                         "SELECT toString({key}) AS k, toUInt8({flag}) AS r, bucket AS b, \
-                         toInt64({series}) AS s, sum(e) AS c FROM \
-                         (SELECT t, {keys}, any(events) AS e FROM {db}.{table} \
-                          WHERE {range} AND grouping = {grouping} AND events > 0{conditions} \
-                          AND (t, version) IN (SELECT t, max(version) FROM {db}.{table} \
-                            WHERE {range} AND grouping = {SENTINEL} GROUP BY t) \
-                          GROUP BY t, {keys}) \
+                         toInt64({series}) AS s, sum(events) AS n FROM {db}.{table} \
+                         WHERE {range} AND grouping = {grouping} AND events > 0{conditions} \
+                         AND (t, version) IN (SELECT t, max(version) FROM {db}.{table} \
+                           WHERE {range} AND grouping = {SENTINEL} GROUP BY t) \
                          GROUP BY k, r, b, s",
                         key = question.key,
                         series = series("t", question.series_ms),
@@ -135,11 +135,32 @@ pub fn cells(client: &Client, question: &Question) -> anyhow::Result<Vec<Cell>> 
             }
         })
         .collect();
-    let sql = format!(
-        "SELECT k, r, b, s, sum(c) AS n FROM ({}) GROUP BY k, r, b, s",
-        selects.join(" UNION ALL ")
-    );
-    client.rows(&sql)
+    // The parts are independent: sent together, a question waits for its slowest part
+    // rather than for all of them in turn (18.16 runs a `UNION ALL`'s parts one by one
+    // on this scale).
+    let answers: Vec<anyhow::Result<Vec<Cell>>> = std::thread::scope(|scope| {
+        let asked: Vec<_> = selects
+            .iter()
+            .map(|select| scope.spawn(move || client.rows::<Cell>(select)))
+            .collect();
+        asked
+            .into_iter()
+            .map(|part| {
+                part.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a ClickHouse read panicked")))
+            })
+            .collect()
+    });
+    let mut merged: HashMap<(String, u8, i16, i64), u64> = HashMap::new();
+    for answer in answers {
+        for cell in answer? {
+            *merged.entry((cell.k, cell.r, cell.b, cell.s)).or_default() += cell.n;
+        }
+    }
+    Ok(merged
+        .into_iter()
+        .map(|((k, r, b, s), n)| Cell { k, r, b, s, n })
+        .collect())
 }
 
 fn series(time: &str, series_ms: Option<i64>) -> String {

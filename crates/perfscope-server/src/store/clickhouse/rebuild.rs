@@ -4,11 +4,25 @@
 //! from hours.
 //!
 //! Any collector may rebuild any bucket at any time, concurrently with others. A
-//! rebuild reads its buckets' versions before their content: distinct event ids plus
-//! touch tokens for a minute, the sum of the finer buckets' versions above it. Versions
-//! only grow as rows arrive, so content written under the greatest version is at least
-//! as complete as any other, and the rebuild that follows the last insert into a bucket
-//! always writes the greatest version. A query reads that version only.
+//! rebuild reads its buckets' content versions before their content: distinct event
+//! ids plus touch tokens for a minute, the sum of the finer buckets' content versions
+//! above it. Content versions only grow as rows arrive, so content written under the
+//! greatest one is at least as complete as any other, and the rebuild that follows the
+//! last insert into a bucket always writes the greatest one. The version stored is the
+//! content version shifted left by `COPY_BITS`, with the rebuild's clock (milliseconds,
+//! wrapping every 3.1 days) in the bits below: two rebuilds of equal content version
+//! (two collectors, or a replay) so still write different versions, the later one the
+//! greater, and the greatest version of a bucket is one rebuild's cells, each cell once,
+//! which a query sums without grouping by cell. A rebuild writes its cells before its
+//! sentinels, so a query only finds a version once all of its cells are there; cells
+//! whose sentinel never came (the server went away in between) have the smaller
+//! version against the retry's, so merges cannot let them replace the retry's cells.
+//! Two collectors rebuilding a bucket to equal content in the same millisecond would
+//! write one version twice: its cells then count twice until a merge of the table or
+//! the bucket's next rebuild.
+//!
+//! A flush's minutes are rebuilt one day at a time, so that a long backlog (a replay,
+//! or a bulk load) rebuilds in statements of bounded memory.
 
 use super::http::{quote, Client};
 use super::schema::{
@@ -21,8 +35,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bucket starts per site.
 type Buckets = BTreeMap<String, BTreeSet<i64>>;
-/// Version per (site, bucket start).
+/// Content version per (site, bucket start).
 type Versions = BTreeMap<(String, i64), u64>;
+
+/// Low bits of a stored version that tell apart rebuilds of equal content version.
+/// Content versions stay far below 2^36 (a day's distinct events and tokens).
+pub const COPY_BITS: u32 = 28;
 
 /// The minutes flushed rows fell into, per site and raw table.
 #[derive(Default, Debug)]
@@ -71,12 +89,33 @@ impl Touched {
 /// date with the raw tables.
 pub fn rebuild(client: &Client, mut touched: Touched) -> anyhow::Result<()> {
     follow_reports(client, &mut touched)?;
-    let versions = raw_versions(client, "vitals", &touched.vital_minutes)?;
-    for family in [VITALS, TARGETS] {
-        rebuild_family(client, family, &touched.vital_minutes, &versions)?;
+    let days: BTreeSet<i64> = [&touched.vital_minutes, &touched.api_minutes]
+        .into_iter()
+        .flat_map(|minutes| minutes.values().flatten())
+        .map(|t| t.div_euclid(DAY.grain_ms) * DAY.grain_ms)
+        .collect();
+    for day in days {
+        let vital_minutes = within_day(&touched.vital_minutes, day);
+        let versions = raw_versions(client, "vitals", &vital_minutes)?;
+        for family in [VITALS, TARGETS] {
+            rebuild_family(client, family, &vital_minutes, &versions)?;
+        }
+        let api_minutes = within_day(&touched.api_minutes, day);
+        let versions = raw_versions(client, "api_calls", &api_minutes)?;
+        rebuild_family(client, API_CALLS, &api_minutes, &versions)?;
     }
-    let versions = raw_versions(client, "api_calls", &touched.api_minutes)?;
-    rebuild_family(client, API_CALLS, &touched.api_minutes, &versions)
+    Ok(())
+}
+
+/// The buckets of `buckets` within the day starting at `day`.
+fn within_day(buckets: &Buckets, day: i64) -> Buckets {
+    buckets
+        .iter()
+        .filter_map(|(site, starts)| {
+            let starts: BTreeSet<i64> = starts.range(day..day + DAY.grain_ms).copied().collect();
+            (!starts.is_empty()).then(|| (site.clone(), starts))
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -227,7 +266,8 @@ fn raw_versions(client: &Client, table: &str, minutes: &Buckets) -> anyhow::Resu
     )
 }
 
-/// A bucket's version one level up: the sum of its finer buckets' greatest versions.
+/// A bucket's content version one level up: the sum of its finer buckets' greatest
+/// content versions.
 fn cell_versions(
     client: &Client,
     family: Family,
@@ -239,7 +279,8 @@ fn cell_versions(
     versions(
         client,
         &format!(
-            "SELECT site, intDiv(t, {w}) * {w} AS tt, toUInt64(sum(v)) AS version FROM \
+            "SELECT site, intDiv(t, {w}) * {w} AS tt, \
+             toUInt64(sum(bitShiftRight(v, {COPY_BITS}))) AS version FROM \
              (SELECT site, t, max(version) AS v FROM {db}.{table} \
               WHERE grouping = {SENTINEL} AND {condition} GROUP BY site, t) \
              GROUP BY site, tt",
@@ -294,13 +335,13 @@ fn rebuild_family(
         let w = level.grain_ms;
         let finer_table = rollup_table(family, finer);
         let condition = buckets_condition(&buckets, "t", w);
+        // The greatest version of a finer bucket holds each of its cells once.
         let from_cells = format!(
-            "SELECT site, intDiv(t, {w}) * {w} AS tt, {grouping} AS g, {keys}, e FROM \
-             (SELECT site, t, grouping, {keys}, any(events) AS e FROM {db}.{finer_table} \
-              WHERE {condition} AND grouping IN ({sources}) AND events > 0 \
-              AND (site, t, version) IN (SELECT site, t, max(version) FROM {db}.{finer_table} \
-                WHERE {condition} AND grouping = {SENTINEL} GROUP BY site, t) \
-              GROUP BY site, t, grouping, {keys})"
+            "SELECT site, intDiv(t, {w}) * {w} AS tt, {grouping} AS g, {keys}, events AS e \
+             FROM {db}.{finer_table} \
+             WHERE {condition} AND grouping IN ({sources}) AND events > 0 \
+             AND (site, t, version) IN (SELECT site, t, max(version) FROM {db}.{finer_table} \
+               WHERE {condition} AND grouping = {SENTINEL} GROUP BY site, t)"
         );
         write_level(client, family, level, &versions, &from_cells)?;
     }
@@ -325,9 +366,10 @@ fn dimension_of(column: &str) -> Option<Dimension> {
         .find(|d| dimension_column(*d) == column)
 }
 
-/// Writes every bucket of `versions` at `level`: one sentinel per bucket, then the
-/// cells `source` yields (`site, tt, g, <family keys>, e` rows, summed per cell with
-/// the dimensions grouping `g` does not keep emptied).
+/// Writes every bucket of `versions` (content versions) at `level` under versions of
+/// this rebuild's own: the cells `source` yields (`site, tt, g, <family keys>, e` rows,
+/// summed per cell with the dimensions grouping `g` does not keep emptied), then one
+/// sentinel per bucket.
 fn write_level(
     client: &Client,
     family: Family,
@@ -339,29 +381,18 @@ fn write_level(
         return Ok(());
     }
     let table = rollup_table(family, level);
-    let mut sentinels = Vec::new();
-    for ((site, t), version) in versions {
-        serde_json::to_writer(
-            &mut sentinels,
-            &Sentinel {
-                site,
-                t: *t,
-                version: *version,
-                grouping: SENTINEL,
-                events: 0,
-            },
-        )?;
-        sentinels.push(b'\n');
-    }
-    client.insert(&table, &sentinels)?;
-
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let copy = now_ms & ((1 << COPY_BITS) - 1);
+    let stored = |content: u64| (content << COPY_BITS) | copy;
     let names: Vec<String> = versions
         .keys()
         .map(|(site, t)| quote(&format!("{site}/{t}")))
         .collect();
     let numbers: Vec<String> = versions
         .values()
-        .map(|v| format!("toUInt64({v})"))
+        .map(|v| format!("toUInt64({})", stored(*v)))
         .collect();
     let mut projected = Vec::new();
     let mut grouped = Vec::new();
@@ -390,6 +421,22 @@ fn write_level(
         projected = projected.join(", "),
         grouped = grouped.join(", "),
     ))?;
+
+    let mut sentinels = Vec::new();
+    for ((site, t), version) in versions {
+        serde_json::to_writer(
+            &mut sentinels,
+            &Sentinel {
+                site,
+                t: *t,
+                version: stored(*version),
+                grouping: SENTINEL,
+                events: 0,
+            },
+        )?;
+        sentinels.push(b'\n');
+    }
+    client.insert(&table, &sentinels)?;
     Ok(())
 }
 

@@ -6,8 +6,9 @@
 //! Rollup cells hold plain counts keyed by (site, grouping, bucket start, the kept
 //! dimensions, rating or error flag, log bucket of the value). They are never
 //! incremented: each rebuild of a bucket writes all of its cells under one version
-//! that grows with what the rebuild read, and queries read each bucket's greatest
-//! version only (found through its one sentinel row per version). Merges keep the
+//! that grows with what the rebuild read and differs from any other rebuild's, and
+//! queries read each bucket's greatest version only (found through its one sentinel
+//! row per version). Merges keep the
 //! greatest version per cell (`ReplacingMergeTree(version)`), so old versions do not
 //! pile up.
 
