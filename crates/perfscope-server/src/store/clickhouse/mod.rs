@@ -14,6 +14,7 @@ mod query;
 mod rebuild;
 mod rows;
 mod schema;
+mod schema_version;
 mod writer;
 
 use self::http::{quote, Client, Endpoint};
@@ -114,7 +115,12 @@ fn ensure_schema(client: &Client, ready: &AtomicBool) -> anyhow::Result<()> {
     if ready.load(Ordering::Acquire) {
         return Ok(());
     }
-    for statement in schema::statements(client.database()) {
+    let mut statements = schema::statements(client.database());
+    if schema_version::check(client)? == schema_version::Layout::Fresh {
+        // Right after CREATE DATABASE, before any other table.
+        statements.splice(1..1, schema_version::record(client.database()));
+    }
+    for statement in statements {
         client
             .command(&statement)
             .with_context(|| format!("creating the ClickHouse schema: {statement}"))?;
@@ -132,6 +138,9 @@ impl ClickHouseStore {
         let client = Arc::new(Client::new(endpoint, HTTP_TIMEOUT));
         let schema_ready = Arc::new(AtomicBool::new(false));
         if let Err(err) = ensure_schema(&client, &schema_ready) {
+            if err.is::<schema_version::IncompatibleSchema>() {
+                return Err(err);
+            }
             tracing::warn!(error = %format!("{err:#}"), "ClickHouse not ready; accepted rows are spilled until it is");
         }
         let policy = FlushPolicy {
