@@ -72,7 +72,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         "bench query: SQLite store, one site, events over 30 days, {} query runs per figure",
         options.iterations
     );
-    println!("overview query = vitals() + endpoints() through the Store trait (what /api/v1/summary runs)");
+    println!("overview query = vitals() and endpoints() side by side through the Store trait (`store::summarize`, what /api/v1/summary runs)");
     let mut results = Vec::new();
     for &size in &options.sizes {
         let db = dir.join(format!("query-{size}.db"));
@@ -339,9 +339,8 @@ pub(crate) fn time_overview(
     let overview = |range: TimeRange| -> Result<Latency> {
         let scope = site_scope(range);
         time(iterations, || {
-            let vitals = store.vitals(&scope)?;
-            let endpoints = store.endpoints(&scope)?;
-            anyhow::ensure!(vitals[0].count > 0 && !endpoints.is_empty());
+            let summary = perfscope_server::store::summarize(store, scope.clone())?;
+            anyhow::ensure!(summary.vitals[0].count > 0 && !summary.endpoints.is_empty());
             Ok(())
         })
     };

@@ -46,7 +46,7 @@ pub fn run(root: &Path, sizes: &[u64], iterations: usize, keep: bool, reuse: boo
         "bench query: ClickHouse store (server {}), one site, events over 30 days, {iterations} query runs per figure",
         server_version(&server.url)?
     );
-    println!("overview query = vitals() + endpoints() through the Store trait (what /api/v1/summary runs)");
+    println!("overview query = vitals() and endpoints() side by side through the Store trait (`store::summarize`, what /api/v1/summary runs)");
     let mut results = Vec::new();
     for &size in sizes {
         let database = format!("bench_query_{size}");
