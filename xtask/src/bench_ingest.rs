@@ -10,6 +10,7 @@ use perfscope_model::{
     NetworkTiming, PageContext, VitalEvent, VitalName, LOGIN_PATH,
 };
 use perfscope_server::store::api_call_block::{self, NewCall};
+use perfscope_server::store::seen_counters::{split_counter_id, CounterSet};
 use perfscope_server::store::{SqliteStore, MINUTE_MS};
 use perfscope_server::user_agent::browser_family;
 use std::io::{BufRead, BufReader};
@@ -622,7 +623,7 @@ fn store_inserts(
 }
 
 /// The rows the collector stores for the same batches — every column of each vital, the
-/// API calls' ids and blocks, and the page-view and latest-report rows — written with
+/// API calls' blocks and their ids' counter sets, and the page-view and latest-report rows — written with
 /// rusqlite straight into a database the
 /// collector's own `SqliteStore` created (so the schema, keys and indexes are its), with
 /// its pragmas, `group` batches per transaction. SQLite's ceiling on this disk for these
@@ -677,6 +678,9 @@ fn raw_sqlite_inserts(
             )?;
             let mut api_call_id =
                 tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
+            let mut api_call_counters = tx.prepare_cached(
+                "INSERT INTO api_call_counters (site, prefix, counters) VALUES (?1, ?2, ?3)",
+            )?;
             let mut api_call_block = tx.prepare_cached(
                 "INSERT INTO api_call_blocks (site, minute, page_view, route, device, browser,
                      connection, navigation_type, received_ms, calls)
@@ -732,8 +736,26 @@ fn raw_sqlite_inserts(
                         attribution,
                     ])?;
                 }
+                // The collector's dedup layout: counter-shaped ids as one set per prefix,
+                // any other id as a row.
+                let mut counters: std::collections::BTreeMap<&str, CounterSet> =
+                    std::collections::BTreeMap::new();
                 for a in &batch.api_calls {
-                    api_call_id.execute(rusqlite::params![batch.site, a.id])?;
+                    match split_counter_id(&a.id) {
+                        Some((prefix, counter)) => {
+                            counters.entry(prefix).or_default().insert(counter);
+                        }
+                        None => {
+                            api_call_id.execute(rusqlite::params![batch.site, a.id])?;
+                        }
+                    }
+                }
+                for (prefix, set) in counters {
+                    api_call_counters.execute(rusqlite::params![
+                        batch.site,
+                        prefix,
+                        set.encode()
+                    ])?;
                 }
                 let mut calls: Vec<NewCall<'_>> = batch
                     .api_calls
