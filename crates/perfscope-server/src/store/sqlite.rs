@@ -227,23 +227,22 @@ pub struct SqliteStore {
 
 /// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// WAL size past which the checkpointer waits for the writer once to restart the log,
-/// should passive checkpoints never catch up under continuous writes.
-const WAL_RESTART_BYTES: u64 = 256 << 20;
+/// WAL frames (pages) past which a passive checkpoint is followed by a restarting one.
+/// Under continuous writes a passive checkpoint never finds every frame copied when the
+/// writer next begins, so the log would only grow: every page the writer misses in its
+/// cache is then looked up through a larger WAL index, and one late restart would copy
+/// hundreds of megabytes while the writer waits. Restarting right after a passive pass
+/// keeps the log near this size and the writer's wait to the frames of one interval.
+const WAL_RESTART_FRAMES: i64 = 4096;
 
 /// Checkpoints from a connection of its own, so the writer never stops to copy pages
 /// and fsync the database file in the middle of a group commit (its automatic
 /// checkpoint is off). A passive checkpoint never blocks the writer; once it has copied
 /// every frame, the writer's next transaction starts the log over, which keeps it
-/// small.
+/// small (see `WAL_RESTART_FRAMES` for when writes never pause long enough).
 fn start_checkpointer(path: &Path) -> anyhow::Result<std::sync::mpsc::Sender<()>> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let wal = {
-        let mut name = path.as_os_str().to_owned();
-        name.push("-wal");
-        std::path::PathBuf::from(name)
-    };
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
@@ -251,11 +250,18 @@ fn start_checkpointer(path: &Path) -> anyhow::Result<std::sync::mpsc::Sender<()>
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(CHECKPOINT_EVERY)
             {
-                let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
-                let mode = if large { "RESTART" } else { "PASSIVE" };
-                if let Err(err) =
-                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
-                {
+                let checkpoint = |mode: &str| {
+                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+                        row.get::<_, i64>(1)
+                    })
+                };
+                let restarted = checkpoint("PASSIVE").and_then(|frames| {
+                    if frames > WAL_RESTART_FRAMES {
+                        checkpoint("RESTART")?;
+                    }
+                    Ok(())
+                });
+                if let Err(err) = restarted {
                     tracing::warn!(error = %err, "WAL checkpoint failed; retrying");
                 }
             }
