@@ -626,7 +626,7 @@ fn store_inserts(
 /// API calls' blocks and their ids' counter sets, and the page-view and latest-report rows — written with
 /// rusqlite straight into a database the
 /// collector's own `SqliteStore` created (so the schema, keys and indexes are its), with
-/// its pragmas, `group` batches per transaction. SQLite's ceiling on this disk for these
+/// its pragmas and its checkpointer, `group` batches per transaction. SQLite's ceiling on this disk for these
 /// rows, with no HTTP, JSON, validation or rollups in the way.
 fn raw_sqlite_inserts(
     db: &Path,
@@ -634,11 +634,15 @@ fn raw_sqlite_inserts(
     group: usize,
     connections: usize,
 ) -> Result<SqliteResult> {
-    drop(SqliteStore::open(db)?);
+    // Kept open for its checkpointer thread, so WAL pages reach the database file off
+    // the inserting thread as they do in the collector (whose writer never
+    // checkpoints); otherwise SQLite's automatic checkpoint would copy and fsync inline.
+    let _checkpointing = SqliteStore::open(db)?;
     let mut conn = rusqlite::Connection::open(db)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let browser = browser_family(Some(USER_AGENT));
     let mut inserting = Duration::ZERO;
     let mut events = 0u64;
