@@ -445,7 +445,7 @@ fn insert_all(
 ) -> anyhow::Result<Vec<InsertOutcome>> {
     let mut outcomes = Vec::with_capacity(batches.len());
     let mut rollups = RollupBatch::default();
-    let mut site_events: HashMap<&str, SiteDelta> = HashMap::new();
+    let mut site_events: foldhash::HashMap<&str, SiteDelta> = Default::default();
     let mut vital = tx.prepare_cached(&insert_sql(
         "vitals",
         &["name", "value", "target", "attribution"],
@@ -479,7 +479,7 @@ fn insert_all(
     let mut keys = KnownKeys(tx);
     // A commit carries the same few endpoints many times over: each is admitted (and
     // its names built) once per commit.
-    let mut endpoints: HashMap<(&str, &str, &str), AdmittedEndpoint> = HashMap::new();
+    let mut endpoints: foldhash::HashMap<(&str, &str, &str), AdmittedEndpoint> = Default::default();
 
     for accepted in batches {
         let batch = &accepted.batch;
@@ -678,7 +678,7 @@ struct SeenCalls<'t> {
     delete_id: CachedStatement<'t>,
     /// Counter sets loaded in this transaction, and whether they changed.
     sets: Vec<SeenSet>,
-    index: HashMap<(String, String), usize>,
+    index: foldhash::HashMap<(String, String), usize>,
 }
 
 struct SeenSet {
@@ -704,7 +704,7 @@ impl<'t> SeenCalls<'t> {
                 .prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?,
             delete_id: tx.prepare_cached("DELETE FROM api_call_ids WHERE site = ?1 AND id = ?2")?,
             sets: Vec::new(),
-            index: HashMap::new(),
+            index: Default::default(),
         })
     }
 
