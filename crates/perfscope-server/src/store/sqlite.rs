@@ -227,13 +227,15 @@ pub struct SqliteStore {
 
 /// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// WAL frames (pages) past which a passive checkpoint is followed by a restarting one.
-/// Under continuous writes a passive checkpoint never finds every frame copied when the
-/// writer next begins, so the log would only grow: every page the writer misses in its
-/// cache is then looked up through a larger WAL index, and one late restart would copy
-/// hundreds of megabytes while the writer waits. Restarting right after a passive pass
-/// keeps the log near this size and the writer's wait to the frames of one interval.
-const WAL_RESTART_FRAMES: i64 = 4096;
+/// WAL frames (pages, 256 MiB at 4 KiB) past which a passive checkpoint is followed by
+/// a restarting one. Under continuous writes a passive checkpoint never finds every frame
+/// copied when the writer next begins, so the log would only grow. The count comes from
+/// the checkpoint itself, not the file's size: a restarted log reuses its file, which
+/// keeps its size, so a size test would restart (and stall the writer) on every pass
+/// from then on. Restarting right after a passive pass leaves only the frames of one
+/// interval to copy while the writer waits; restarting much earlier (4,096 frames was
+/// tried) makes those waits frequent, and the ingest bench's p99 looked worse for it.
+const WAL_RESTART_FRAMES: i64 = 65_536;
 
 /// Checkpoints from a connection of its own, so the writer never stops to copy pages
 /// and fsync the database file in the middle of a group commit (its automatic
