@@ -10,6 +10,7 @@ use perfscope_model::{
     NetworkTiming, PageContext, VitalEvent, VitalName, LOGIN_PATH,
 };
 use perfscope_server::store::api_call_block::{self, NewCall};
+use perfscope_server::store::seen_counters::{split_counter_id, CounterSet};
 use perfscope_server::store::{SqliteStore, MINUTE_MS};
 use perfscope_server::user_agent::browser_family;
 use std::io::{BufRead, BufReader};
@@ -622,10 +623,10 @@ fn store_inserts(
 }
 
 /// The rows the collector stores for the same batches — every column of each vital, the
-/// API calls' ids and blocks, and the page-view and latest-report rows — written with
+/// API calls' blocks and their ids' counter sets, and the page-view and latest-report rows — written with
 /// rusqlite straight into a database the
 /// collector's own `SqliteStore` created (so the schema, keys and indexes are its), with
-/// its pragmas, `group` batches per transaction. SQLite's ceiling on this disk for these
+/// its pragmas and its checkpointer, `group` batches per transaction. SQLite's ceiling on this disk for these
 /// rows, with no HTTP, JSON, validation or rollups in the way.
 fn raw_sqlite_inserts(
     db: &Path,
@@ -633,11 +634,15 @@ fn raw_sqlite_inserts(
     group: usize,
     connections: usize,
 ) -> Result<SqliteResult> {
-    drop(SqliteStore::open(db)?);
+    // Kept open for its checkpointer thread, so WAL pages reach the database file off
+    // the inserting thread as they do in the collector (whose writer never
+    // checkpoints); otherwise SQLite's automatic checkpoint would copy and fsync inline.
+    let _checkpointing = SqliteStore::open(db)?;
     let mut conn = rusqlite::Connection::open(db)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let browser = browser_family(Some(USER_AGENT));
     let mut inserting = Duration::ZERO;
     let mut events = 0u64;
@@ -677,6 +682,9 @@ fn raw_sqlite_inserts(
             )?;
             let mut api_call_id =
                 tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
+            let mut api_call_counters = tx.prepare_cached(
+                "INSERT INTO api_call_counters (site, prefix, counters) VALUES (?1, ?2, ?3)",
+            )?;
             let mut api_call_block = tx.prepare_cached(
                 "INSERT INTO api_call_blocks (site, minute, page_view, route, device, browser,
                      connection, navigation_type, received_ms, calls)
@@ -732,8 +740,26 @@ fn raw_sqlite_inserts(
                         attribution,
                     ])?;
                 }
+                // The collector's dedup layout: counter-shaped ids as one set per prefix,
+                // any other id as a row.
+                let mut counters: std::collections::BTreeMap<&str, CounterSet> =
+                    std::collections::BTreeMap::new();
                 for a in &batch.api_calls {
-                    api_call_id.execute(rusqlite::params![batch.site, a.id])?;
+                    match split_counter_id(&a.id) {
+                        Some((prefix, counter)) => {
+                            counters.entry(prefix).or_default().insert(counter);
+                        }
+                        None => {
+                            api_call_id.execute(rusqlite::params![batch.site, a.id])?;
+                        }
+                    }
+                }
+                for (prefix, set) in counters {
+                    api_call_counters.execute(rusqlite::params![
+                        batch.site,
+                        prefix,
+                        set.encode()
+                    ])?;
                 }
                 let mut calls: Vec<NewCall<'_>> = batch
                     .api_calls

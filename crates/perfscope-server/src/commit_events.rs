@@ -30,21 +30,31 @@ pub fn touched_ranges(batches: &[AcceptedBatch]) -> Touched {
             .chain(batch.custom_metrics.iter().map(|e| e.ts))
             .chain(batch.assets.iter().map(|e| e.ts))
             .chain(batch.memory.iter().map(|e| e.ts));
+        // One range per batch, merged into its site's once: the site's name is not
+        // cloned for every event.
+        let mut range: Option<TouchedRange> = None;
         for ts in times {
             // Stored timestamps are whole milliseconds; widen to cover either rounding.
             let (low, high) = (ts.floor() as i64, ts.ceil() as i64);
-            touched
-                .entry(batch.site.clone())
-                .and_modify(|t| {
-                    t.min_ts = t.min_ts.min(low);
-                    t.max_ts = t.max_ts.max(high);
-                    t.events += 1;
-                })
-                .or_insert(TouchedRange {
-                    min_ts: low,
-                    max_ts: high,
-                    events: 1,
-                });
+            let r = range.get_or_insert(TouchedRange {
+                min_ts: low,
+                max_ts: high,
+                events: 0,
+            });
+            r.min_ts = r.min_ts.min(low);
+            r.max_ts = r.max_ts.max(high);
+            r.events += 1;
+        }
+        let Some(range) = range else { continue };
+        match touched.get_mut(&batch.site) {
+            Some(t) => {
+                t.min_ts = t.min_ts.min(range.min_ts);
+                t.max_ts = t.max_ts.max(range.max_ts);
+                t.events += range.events;
+            }
+            None => {
+                touched.insert(batch.site.clone(), range);
+            }
         }
     }
     touched

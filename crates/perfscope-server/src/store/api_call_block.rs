@@ -5,7 +5,8 @@
 //! entry per call (with that context repeated in each) made B-tree inserts the writer's
 //! main cost; a block is one row and one index entry per batch and minute. Reads of raw
 //! calls (a range's sub-minute ends, the CSV export, retention) decode the blocks of
-//! the minutes they cover. Deduplication stays exact, by id, in a narrow table of its own.
+//! the minutes they cover. Deduplication stays exact, by id, apart from the blocks
+//! (`seen_counters`).
 
 use perfscope_model::ApiCallEvent;
 use serde::{Deserialize, Serialize};

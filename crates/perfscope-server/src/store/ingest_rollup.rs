@@ -10,7 +10,9 @@
 use super::rollup::{Grouping, Level, ANY};
 use super::sketch::Sketch;
 use perfscope_model::Dimension;
-use std::collections::HashMap;
+// Keys are small integers and short strings hashed many times per commit; SipHash
+// showed up in the writer's profile.
+use foldhash::HashMap;
 
 /// `kind` column of rollup rows.
 pub const VITAL: i64 = 0;
@@ -153,7 +155,7 @@ impl RollupBatch {
     /// contexts (indexed by `CellKey::context`) and metric names (by `CellKey::metric`).
     pub fn into_parts(self) -> (Vec<(CellKey, Cell)>, Vec<ContextKey>, Vec<String>) {
         let mut contexts: Vec<ContextKey> = Vec::new();
-        let mut context_ids: HashMap<ContextKey, u32> = HashMap::new();
+        let mut context_ids: HashMap<ContextKey, u32> = HashMap::default();
         // Per full context, the stored context id of each grouping.
         let grouped: Vec<Vec<(Grouping, u32)>> = self
             .full_contexts
@@ -173,7 +175,7 @@ impl RollupBatch {
                     .collect()
             })
             .collect();
-        let mut cells: HashMap<CellKey, Cell> = HashMap::new();
+        let mut cells: HashMap<CellKey, Cell> = HashMap::default();
         for (minute, cell) in &self.minutes {
             for level in Level::ALL {
                 let bucket = level.bucket_of(minute.minute);

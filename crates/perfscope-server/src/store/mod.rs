@@ -9,6 +9,7 @@ mod clickhouse;
 mod export;
 mod ingest_rollup;
 mod rollup;
+pub mod seen_counters;
 pub mod sketch;
 mod sqlite;
 mod summary;

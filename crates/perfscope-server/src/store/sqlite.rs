@@ -9,6 +9,7 @@ use super::rollup::{
     coarsest_within, dimension_column, filter_value, filtered_dimensions, plan, Grouping, Level,
     Source,
 };
+use super::seen_counters::{split_counter_id, CounterSet};
 use super::sketch::{nearest_rank, Sketch};
 use super::summary::{
     endpoint_summary, slowest_first, top_breakdown_rows, top_targets, vital_summary,
@@ -34,7 +35,7 @@ use std::sync::Mutex;
 
 /// Bumped when the schema changes incompatibly; a file from another version is refused
 /// with a message instead of failing on its first query.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Columns every raw table starts with: the event's identity and its page context.
 const CONTEXT_COLUMNS: &str = "
@@ -143,6 +144,12 @@ CREATE TABLE IF NOT EXISTS api_call_ids (
     id TEXT NOT NULL,
     PRIMARY KEY (site, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS api_call_counters (
+    site TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    counters BLOB NOT NULL,
+    PRIMARY KEY (site, prefix)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS api_call_blocks (
     site TEXT NOT NULL,
     minute INTEGER NOT NULL,
@@ -220,23 +227,24 @@ pub struct SqliteStore {
 
 /// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// WAL size past which the checkpointer waits for the writer once to restart the log,
-/// should passive checkpoints never catch up under continuous writes.
-const WAL_RESTART_BYTES: u64 = 256 << 20;
+/// WAL frames (pages, 256 MiB at 4 KiB) past which a passive checkpoint is followed by
+/// a restarting one. Under continuous writes a passive checkpoint never finds every frame
+/// copied when the writer next begins, so the log would only grow. The count comes from
+/// the checkpoint itself, not the file's size: a restarted log reuses its file, which
+/// keeps its size, so a size test would restart (and stall the writer) on every pass
+/// from then on. Restarting right after a passive pass leaves only the frames of one
+/// interval to copy while the writer waits; restarting much earlier (4,096 frames was
+/// tried) makes those waits frequent, and the ingest bench's p99 looked worse for it.
+const WAL_RESTART_FRAMES: i64 = 65_536;
 
 /// Checkpoints from a connection of its own, so the writer never stops to copy pages
 /// and fsync the database file in the middle of a group commit (its automatic
 /// checkpoint is off). A passive checkpoint never blocks the writer; once it has copied
 /// every frame, the writer's next transaction starts the log over, which keeps it
-/// small.
+/// small (see `WAL_RESTART_FRAMES` for when writes never pause long enough).
 fn start_checkpointer(path: &Path) -> anyhow::Result<std::sync::mpsc::Sender<()>> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let wal = {
-        let mut name = path.as_os_str().to_owned();
-        name.push("-wal");
-        std::path::PathBuf::from(name)
-    };
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
@@ -244,11 +252,18 @@ fn start_checkpointer(path: &Path) -> anyhow::Result<std::sync::mpsc::Sender<()>
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(CHECKPOINT_EVERY)
             {
-                let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
-                let mode = if large { "RESTART" } else { "PASSIVE" };
-                if let Err(err) =
-                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
-                {
+                let checkpoint = |mode: &str| {
+                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+                        row.get::<_, i64>(1)
+                    })
+                };
+                let restarted = checkpoint("PASSIVE").and_then(|frames| {
+                    if frames > WAL_RESTART_FRAMES {
+                        checkpoint("RESTART")?;
+                    }
+                    Ok(())
+                });
+                if let Err(err) = restarted {
                     tracing::warn!(error = %err, "WAL checkpoint failed; retrying");
                 }
             }
@@ -432,13 +447,12 @@ fn insert_all(
 ) -> anyhow::Result<Vec<InsertOutcome>> {
     let mut outcomes = Vec::with_capacity(batches.len());
     let mut rollups = RollupBatch::default();
-    let mut site_events: HashMap<&str, SiteDelta> = HashMap::new();
+    let mut site_events: foldhash::HashMap<&str, SiteDelta> = Default::default();
     let mut vital = tx.prepare_cached(&insert_sql(
         "vitals",
         &["name", "value", "target", "attribution"],
     ))?;
-    let mut api_call_id =
-        tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
+    let mut seen_calls = SeenCalls::prepare(tx)?;
     let mut api_call_block = tx.prepare_cached(
         "INSERT INTO api_call_blocks (site, minute, page_view, route, device, browser,
              connection, navigation_type, received_ms, calls)
@@ -467,7 +481,7 @@ fn insert_all(
     let mut keys = KnownKeys(tx);
     // A commit carries the same few endpoints many times over: each is admitted (and
     // its names built) once per commit.
-    let mut endpoints: HashMap<(&str, &str, &str), AdmittedEndpoint> = HashMap::new();
+    let mut endpoints: foldhash::HashMap<(&str, &str, &str), AdmittedEndpoint> = Default::default();
 
     for accepted in batches {
         let batch = &accepted.batch;
@@ -560,8 +574,8 @@ fn insert_all(
         let mut new_calls: Vec<NewCall<'_>> = Vec::with_capacity(batch.api_calls.len());
         for a in &batch.api_calls {
             let ts = event_ts(a.ts);
-            let fresh = api_call_id.execute(params![batch.site, a.id])?;
-            if count(fresh, ts, &mut outcome) {
+            let fresh = seen_calls.record(&batch.site, &a.id)?;
+            if count(usize::from(fresh), ts, &mut outcome) {
                 let endpoint =
                     &endpoints[&(batch.site.as_str(), a.method.as_str(), a.path.as_str())];
                 let is_error = a.is_error();
@@ -650,8 +664,130 @@ fn insert_all(
             delta.missing_batches
         ])?;
     }
+    seen_calls.flush()?;
     write_rollups(tx, rollups)?;
     Ok(outcomes)
+}
+
+/// The API call ids a site has stored: counter-shaped ids as a set per prefix in
+/// `api_call_counters` (read once and written once per prefix a commit touches), any
+/// other id as its own row in `api_call_ids`.
+struct SeenCalls<'t> {
+    read_counters: CachedStatement<'t>,
+    write_counters: CachedStatement<'t>,
+    delete_counters: CachedStatement<'t>,
+    insert_id: CachedStatement<'t>,
+    delete_id: CachedStatement<'t>,
+    /// Counter sets loaded in this transaction, and whether they changed.
+    sets: Vec<SeenSet>,
+    index: foldhash::HashMap<(String, String), usize>,
+}
+
+struct SeenSet {
+    site: String,
+    prefix: String,
+    counters: CounterSet,
+    changed: bool,
+}
+
+impl<'t> SeenCalls<'t> {
+    fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<SeenCalls<'t>> {
+        Ok(SeenCalls {
+            read_counters: tx.prepare_cached(
+                "SELECT counters FROM api_call_counters WHERE site = ?1 AND prefix = ?2",
+            )?,
+            write_counters: tx.prepare_cached(
+                "INSERT OR REPLACE INTO api_call_counters (site, prefix, counters)
+                 VALUES (?1, ?2, ?3)",
+            )?,
+            delete_counters: tx
+                .prepare_cached("DELETE FROM api_call_counters WHERE site = ?1 AND prefix = ?2")?,
+            insert_id: tx
+                .prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?,
+            delete_id: tx.prepare_cached("DELETE FROM api_call_ids WHERE site = ?1 AND id = ?2")?,
+            sets: Vec::new(),
+            index: Default::default(),
+        })
+    }
+
+    /// The counter set of `(site, prefix)`, loaded on first use. A batch's calls share
+    /// one prefix, so the last set used is checked before the map.
+    fn set(&mut self, site: &str, prefix: &str) -> anyhow::Result<&mut SeenSet> {
+        let last = self
+            .sets
+            .len()
+            .checked_sub(1)
+            .filter(|&i| self.sets[i].site == site && self.sets[i].prefix == prefix);
+        let i = match last {
+            Some(i) => i,
+            None => match self.index.get(&(site.to_string(), prefix.to_string())) {
+                Some(&i) => i,
+                None => {
+                    let stored: Option<Vec<u8>> = self
+                        .read_counters
+                        .query_row(params![site, prefix], |row| row.get(0))
+                        .optional()?;
+                    let counters = match stored {
+                        Some(blob) => {
+                            CounterSet::decode(&blob).context("reading an api_call_counters row")?
+                        }
+                        None => CounterSet::default(),
+                    };
+                    self.index
+                        .insert((site.to_string(), prefix.to_string()), self.sets.len());
+                    self.sets.push(SeenSet {
+                        site: site.to_string(),
+                        prefix: prefix.to_string(),
+                        counters,
+                        changed: false,
+                    });
+                    self.sets.len() - 1
+                }
+            },
+        };
+        Ok(&mut self.sets[i])
+    }
+
+    /// Records a call id; false when the site had stored it before.
+    fn record(&mut self, site: &str, id: &str) -> anyhow::Result<bool> {
+        let Some((prefix, counter)) = split_counter_id(id) else {
+            return Ok(self.insert_id.execute(params![site, id])? > 0);
+        };
+        let set = self.set(site, prefix)?;
+        let fresh = set.counters.insert(counter);
+        set.changed |= fresh;
+        Ok(fresh)
+    }
+
+    /// Forgets a call id retention removed, so a late retry is stored again.
+    fn forget(&mut self, site: &str, id: &str) -> anyhow::Result<()> {
+        let Some((prefix, counter)) = split_counter_id(id) else {
+            self.delete_id.execute(params![site, id])?;
+            return Ok(());
+        };
+        let set = self.set(site, prefix)?;
+        set.changed |= set.counters.remove(counter);
+        Ok(())
+    }
+
+    /// Writes back every set that changed; call before the transaction commits.
+    fn flush(&mut self) -> anyhow::Result<()> {
+        for set in self.sets.iter().filter(|set| set.changed) {
+            if set.counters.is_empty() {
+                self.delete_counters
+                    .execute(params![set.site, set.prefix])?;
+            } else {
+                self.write_counters.execute(params![
+                    set.site,
+                    set.prefix,
+                    set.counters.encode()
+                ])?;
+            }
+        }
+        self.sets.clear();
+        self.index.clear();
+        Ok(())
+    }
 }
 
 /// Writes one batch's new API calls as one block per minute they fall in (nearly
@@ -1711,7 +1847,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
     let mut blocks = tx.prepare_cached(
         "SELECT rowid, calls FROM api_call_blocks WHERE site = ?1 AND minute < ?2",
     )?;
-    let mut forget = tx.prepare_cached("DELETE FROM api_call_ids WHERE site = ?1 AND id = ?2")?;
+    let mut seen_calls = SeenCalls::prepare(tx)?;
     let mut delete = tx.prepare_cached("DELETE FROM api_call_blocks WHERE rowid = ?1")?;
     let mut rewrite =
         tx.prepare_cached("UPDATE api_call_blocks SET calls = ?2 WHERE rowid = ?1")?;
@@ -1724,7 +1860,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
         let (old, kept): (Vec<&StoredCall>, Vec<&StoredCall>) =
             calls.iter().partition(|call| call.ts < cutoff);
         for call in &old {
-            forget.execute(params![site, call.id])?;
+            seen_calls.forget(site, &call.id)?;
         }
         removed += old.len() as u64;
         if kept.is_empty() {
@@ -1733,6 +1869,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
             rewrite.execute(params![rowid, api_call_block::reencode(&kept)])?;
         }
     }
+    seen_calls.flush()?;
     Ok(removed)
 }
 
@@ -1973,6 +2110,99 @@ mod tests {
         // A retried call that retention forgot is stored again; the kept one is not.
         let again = store.insert_batches(&[batch]).unwrap();
         assert_eq!((again[0].stored, again[0].duplicates), (2, 1));
+    }
+
+    fn api_call(id: &str, ts: i64) -> ApiCallEvent {
+        ApiCallEvent {
+            id: id.into(),
+            ts: ts as f64,
+            method: "GET".into(),
+            path: "/x".into(),
+            status: 200,
+            duration: 10.0,
+            outcome: ApiOutcome::Ok,
+            response_size: None,
+            timing: None,
+        }
+    }
+
+    fn with_calls(page_view: &str, ids: &[&str], ts: i64) -> AcceptedBatch {
+        let mut batch = accepted(page_view, vec![]);
+        batch.batch.api_calls = ids.iter().map(|id| api_call(id, ts)).collect();
+        batch
+    }
+
+    fn outcome(o: &InsertOutcome) -> (u64, u64) {
+        (o.stored, o.duplicates)
+    }
+
+    #[test]
+    fn counter_shaped_call_ids_are_deduplicated_exactly_per_id() {
+        let (_dir, store) = open();
+        let first = store
+            .insert_batches(&[with_calls("pv", &["pv-0", "pv-1", "pv-3"], 1000)])
+            .unwrap();
+        assert_eq!(outcome(&first[0]), (3, 0));
+        assert_eq!(
+            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            1
+        );
+        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_ids"), 0);
+        let outcomes = store
+            .insert_batches(&[
+                // A retry with one new call, in the gap the first left.
+                with_calls("pv", &["pv-3", "pv-2", "pv-1"], 1000),
+                // Twice in one commit, and the same id from another page view's batch.
+                with_calls("pv", &["pv-9", "pv-9"], 1000),
+                with_calls("other", &["pv-0", "other-0"], 1000),
+                // Not the canonical spelling of a counter: ids of their own.
+                with_calls("pv", &["pv-01", "pv-01", "pv-"], 1000),
+            ])
+            .unwrap();
+        let outcomes: Vec<(u64, u64)> = outcomes.iter().map(outcome).collect();
+        assert_eq!(outcomes, vec![(1, 2), (1, 1), (1, 1), (2, 1)]);
+        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_ids"), 2);
+        let mut other_site = with_calls("pv", &["pv-0"], 1000);
+        other_site.batch.site = "elsewhere".into();
+        assert_eq!(
+            outcome(&store.insert_batches(&[other_site]).unwrap()[0]),
+            (1, 0)
+        );
+        let range = scope(0, 60_000);
+        assert_eq!(store.endpoints(&range).unwrap()[0].count, 8);
+        assert_eq!(store.api_call_samples(&range, 100).unwrap().len(), 8);
+    }
+
+    #[test]
+    fn retention_forgets_counter_shaped_call_ids_and_drops_emptied_sets() {
+        let (_dir, store) = open();
+        let now = 100 * DAY_MS;
+        let cutoff = now - 7 * DAY_MS;
+        let mut batch = with_calls("pv", &["pv-0", "pv-1", "pv-2"], cutoff - 1);
+        batch.batch.api_calls[2].ts = (cutoff + 1) as f64;
+        let gone = with_calls("gone", &["gone-0", "gone-1"], cutoff - HOUR_MS);
+        store
+            .insert_batches(&[batch.clone(), gone.clone()])
+            .unwrap();
+        assert_eq!(
+            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            2
+        );
+        let policy = RetentionPolicy {
+            raw_ms: 7 * DAY_MS,
+            minute_ms: 7 * DAY_MS,
+            hour_ms: 90 * DAY_MS,
+            day_ms: 730 * DAY_MS,
+        };
+        assert_eq!(store.enforce_retention(&policy, now).unwrap().raw, 4);
+        assert_eq!(
+            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            1,
+            "the emptied page view's row is deleted"
+        );
+        let again = store.insert_batches(&[batch, gone]).unwrap();
+        let again: Vec<(u64, u64)> = again.iter().map(outcome).collect();
+        assert_eq!(again, vec![(2, 1), (2, 0)]);
     }
 
     #[test]
