@@ -109,20 +109,21 @@ fn remove_database(db: &Path) -> Result<()> {
     Ok(())
 }
 
-fn print_figures(f: &Figures) {
-    match f.generate_secs {
+/// The first line of a size's figures: how its events came to be, and their size on disk.
+pub(crate) fn print_generation(events: u64, generate_secs: Option<f64>, disk_mb: f64) {
+    match generate_secs {
         Some(secs) => println!(
-            "{:>9} events: generated in {:.1} s ({:.0} events/s through insert_batches), db {:.0} MB",
-            f.events,
-            secs,
-            f.events as f64 / secs,
-            f.db_mb
+            "{events:>9} events: generated in {secs:.1} s ({:.0} events/s through insert_batches), on disk {disk_mb:.0} MB",
+            events as f64 / secs,
         ),
         None => println!(
-            "{:>9} events: database of an earlier --keep run reused, db {:.0} MB",
-            f.events, f.db_mb
+            "{events:>9} events: reused from an earlier --keep run, on disk {disk_mb:.0} MB"
         ),
     }
+}
+
+fn print_figures(f: &Figures) {
+    print_generation(f.events, f.generate_secs, f.db_mb);
     f.overview.print();
     println!(
         "    reference, exact scan of raw LCP+INP+CLS+FCP+TTFB rows, 24 h: p50 {:.1} ms  p95 {:.1} ms",

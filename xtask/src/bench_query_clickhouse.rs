@@ -9,8 +9,8 @@
 //! nearest-rank values of the generated data.
 
 use crate::bench_query::{
-    generate, overview_ranges, print_scaling, site_scope, time, time_overview, Latency,
-    OverviewLatency, Truth, EVENTS_PER_BATCH, SITE,
+    generate, overview_ranges, print_generation, print_scaling, site_scope, time, time_overview,
+    Latency, OverviewLatency, Truth, EVENTS_PER_BATCH, SITE,
 };
 use crate::clickhouse;
 use anyhow::{Context, Result};
@@ -92,19 +92,7 @@ pub fn run(root: &Path, sizes: &[u64], iterations: usize, keep: bool, reuse: boo
 }
 
 fn print_figures(f: &Figures) {
-    match f.generate_secs {
-        Some(secs) => println!(
-            "{:>9} events: generated in {:.1} s ({:.0} events/s through insert_batches), on disk {:.0} MB",
-            f.events,
-            secs,
-            f.events as f64 / secs,
-            f.disk_mb
-        ),
-        None => println!(
-            "{:>9} events: reused from an earlier --keep run, on disk {:.0} MB",
-            f.events, f.disk_mb
-        ),
-    }
+    print_generation(f.events, f.generate_secs, f.disk_mb);
     f.overview.print();
     println!(
         "    reference, ClickHouse quantilesExact over raw vitals rows: 24 h p50 {:.1} ms  p95 {:.1} ms | 30 d p50 {:.1} ms  p95 {:.1} ms",

@@ -2096,12 +2096,7 @@ mod tests {
             count_rows(&store, "SELECT COUNT(*) FROM api_call_blocks"),
             2
         );
-        let policy = RetentionPolicy {
-            raw_ms: 7 * DAY_MS,
-            minute_ms: 7 * DAY_MS,
-            hour_ms: 90 * DAY_MS,
-            day_ms: 730 * DAY_MS,
-        };
+        let policy = crate::config::RetentionConfig::default().policy();
         assert_eq!(store.enforce_retention(&policy, now).unwrap().raw, 2);
         let left: Vec<String> = store
             .api_call_samples(&scope(0, now), 10)
@@ -2192,12 +2187,7 @@ mod tests {
             count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
             2
         );
-        let policy = RetentionPolicy {
-            raw_ms: 7 * DAY_MS,
-            minute_ms: 7 * DAY_MS,
-            hour_ms: 90 * DAY_MS,
-            day_ms: 730 * DAY_MS,
-        };
+        let policy = crate::config::RetentionConfig::default().policy();
         assert_eq!(store.enforce_retention(&policy, now).unwrap().raw, 4);
         assert_eq!(
             count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
@@ -2219,12 +2209,7 @@ mod tests {
                 accepted("new", vec![lcp("new", now - HOUR_MS, 2000.0)]),
             ])
             .unwrap();
-        let policy = RetentionPolicy {
-            raw_ms: 7 * DAY_MS,
-            minute_ms: 7 * DAY_MS,
-            hour_ms: 90 * DAY_MS,
-            day_ms: 730 * DAY_MS,
-        };
+        let policy = crate::config::RetentionConfig::default().policy();
         let report = store.enforce_retention(&policy, now).unwrap();
         assert_eq!(report.raw, 1);
         assert_eq!(
