@@ -23,8 +23,13 @@ const MIN_INDEXED_VALUE: f64 = 1e-9;
 const MIN_BUCKET: i32 = -4000;
 const MAX_BUCKET: i32 = 80_000;
 
-/// Format version of `encode`, first byte of every blob.
-const ENCODING_VERSION: u8 = 1;
+/// First byte of every blob: how its buckets are laid out. Sparse blobs list the
+/// non-empty buckets as (index delta, count) varint pairs, a few bytes for a minute's
+/// handful of samples; dense blobs hold one fixed-width count per bucket of the span, so
+/// merging a busy hour or day is a straight add over bytes instead of a varint decode
+/// per bucket. `encode` writes whichever is smaller; both are always readable.
+const SPARSE_ENCODING: u8 = 1;
+const DENSE_ENCODING: u8 = 2;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sketch {
@@ -215,26 +220,46 @@ impl Sketch {
         Some(self.max)
     }
 
-    /// Version, count, zero count, min, max, then the non-empty buckets as
-    /// (index delta, count) varint pairs: a few bytes for a minute's handful of samples.
+    /// Layout byte, count, zero count, min, max, then the buckets (sparse or dense,
+    /// whichever is smaller).
     pub fn encode(&self) -> Vec<u8> {
+        let first = self.counts.iter().position(|&n| n > 0);
+        let last = self.counts.iter().rposition(|&n| n > 0);
+        let buckets = first
+            .zip(last)
+            .map(|(first, last)| &self.counts[first..=last]);
+        let dense_width = buckets.map(|b| count_width(b.iter().copied().max().unwrap_or(0)));
+        let use_dense = match (buckets, dense_width) {
+            (Some(buckets), Some(width)) => buckets.len() * width <= sparse_len(buckets),
+            _ => false,
+        };
         let mut out = Vec::with_capacity(24 + self.counts.len() * 2);
-        out.push(ENCODING_VERSION);
+        out.push(if use_dense {
+            DENSE_ENCODING
+        } else {
+            SPARSE_ENCODING
+        });
         put_varint(&mut out, self.count);
         put_varint(&mut out, self.zero_count);
         if self.count > 0 {
             out.extend_from_slice(&self.min.to_le_bytes());
             out.extend_from_slice(&self.max.to_le_bytes());
         }
-        // The first and last bucket up front, so a merge sizes its array once; then
-        // each non-empty bucket as (distance from the previous one, count).
-        let first = self.counts.iter().position(|&n| n > 0);
-        let last = self.counts.iter().rposition(|&n| n > 0);
-        if let (Some(first), Some(last)) = (first, last) {
-            put_varint(&mut out, zigzag(self.offset + first as i32));
-            put_varint(&mut out, (last - first) as u64);
-            let mut previous = first;
-            for (i, &n) in self.counts.iter().enumerate().skip(first) {
+        let (Some(first), Some(buckets)) = (first, buckets) else {
+            return out;
+        };
+        // The first and last bucket up front, so a merge sizes its array once.
+        put_varint(&mut out, zigzag(self.offset + first as i32));
+        put_varint(&mut out, (buckets.len() - 1) as u64);
+        if use_dense {
+            let width = dense_width.expect("buckets are non-empty");
+            out.push(width as u8);
+            for &n in buckets {
+                out.extend_from_slice(&n.to_le_bytes()[..width]);
+            }
+        } else {
+            let mut previous = 0;
+            for (i, &n) in buckets.iter().enumerate() {
                 if n == 0 {
                     continue;
                 }
@@ -256,9 +281,11 @@ impl Sketch {
     /// rows into one answer.
     pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<(), DecodeError> {
         let mut reader = Reader { bytes, at: 0 };
-        if reader.byte()? != ENCODING_VERSION {
-            return Err(DecodeError("unknown version"));
-        }
+        let dense = match reader.byte()? {
+            SPARSE_ENCODING => false,
+            DENSE_ENCODING => true,
+            _ => return Err(DecodeError("unknown version")),
+        };
         let count = reader.varint()?;
         let zero_count = reader.varint()?;
         if count == 0 {
@@ -281,19 +308,37 @@ impl Sketch {
                 return Err(DecodeError("bucket index out of range"));
             }
             let last = last as i32;
+            // Checked before the array grows, so a lying blob cannot make it huge.
+            let dense_body = if dense {
+                let width = usize::from(reader.byte()?);
+                if !matches!(width, 1 | 2 | 4 | 8) {
+                    return Err(DecodeError("dense count width is not 1, 2, 4 or 8"));
+                }
+                let body = &reader.bytes[reader.at..];
+                if body.len() != (span as usize + 1) * width {
+                    return Err(DecodeError("dense buckets do not fill the declared span"));
+                }
+                Some((width, body))
+            } else {
+                None
+            };
             self.add_to_bucket(first, 0);
             self.add_to_bucket(last, 0);
             let base = (first - self.offset) as usize;
             let window = &mut self.counts[base..=base + (last - first) as usize];
-            let mut at = 0usize;
-            while !reader.is_done() {
-                at = at.saturating_add(reader.varint()? as usize);
-                let n = reader.varint()?;
-                let slot = window
-                    .get_mut(at)
-                    .ok_or(DecodeError("bucket beyond the declared range"))?;
-                *slot += n;
-                bucketed = bucketed.saturating_add(n);
+            if let Some((width, body)) = dense_body {
+                bucketed = add_dense(window, width, body);
+            } else {
+                let mut at = 0usize;
+                while !reader.is_done() {
+                    at = at.saturating_add(reader.varint()? as usize);
+                    let n = reader.varint()?;
+                    let slot = window
+                        .get_mut(at)
+                        .ok_or(DecodeError("bucket beyond the declared range"))?;
+                    *slot += n;
+                    bucketed = bucketed.saturating_add(n);
+                }
             }
         }
         if bucketed.saturating_add(zero_count) != count {
@@ -314,6 +359,71 @@ fn zigzag(value: i32) -> u64 {
 fn unzigzag(value: u64) -> i32 {
     let value = value as u32;
     ((value >> 1) as i32) ^ -((value & 1) as i32)
+}
+
+/// Bytes per count that hold `max` in a dense blob.
+fn count_width(max: u64) -> usize {
+    match max {
+        0..=0xff => 1,
+        0x100..=0xffff => 2,
+        0x1_0000..=0xffff_ffff => 4,
+        _ => 8,
+    }
+}
+
+fn varint_len(value: u64) -> usize {
+    (64 - value.max(1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Bytes the sparse layout needs for `buckets` (first and last non-empty).
+fn sparse_len(buckets: &[u64]) -> usize {
+    let mut len = 0;
+    let mut previous = 0;
+    for (i, &n) in buckets.iter().enumerate() {
+        if n > 0 {
+            len += varint_len((i - previous) as u64) + varint_len(n);
+            previous = i;
+        }
+    }
+    len
+}
+
+/// Adds dense little-endian counts of `width` bytes to `window` (same length, checked
+/// by the caller); returns their sum. One loop per width so each compiles to a plain
+/// widening add; the sum wraps rather than saturates so the loop vectorises, and a
+/// wrapped sum of a corrupt blob still disagrees with its header's count.
+fn add_dense(window: &mut [u64], width: usize, body: &[u8]) -> u64 {
+    let mut sum = 0u64;
+    match width {
+        1 => {
+            for (slot, &n) in window.iter_mut().zip(body) {
+                *slot += u64::from(n);
+                sum = sum.wrapping_add(u64::from(n));
+            }
+        }
+        2 => {
+            for (slot, n) in window.iter_mut().zip(body.chunks_exact(2)) {
+                let n = u64::from(u16::from_le_bytes([n[0], n[1]]));
+                *slot += n;
+                sum = sum.wrapping_add(n);
+            }
+        }
+        4 => {
+            for (slot, n) in window.iter_mut().zip(body.chunks_exact(4)) {
+                let n = u64::from(u32::from_le_bytes([n[0], n[1], n[2], n[3]]));
+                *slot += n;
+                sum = sum.wrapping_add(n);
+            }
+        }
+        _ => {
+            for (slot, n) in window.iter_mut().zip(body.chunks_exact(8)) {
+                let n = u64::from_le_bytes(n.try_into().expect("chunks of 8"));
+                *slot = slot.wrapping_add(n);
+                sum = sum.wrapping_add(n);
+            }
+        }
+    }
+    sum
 }
 
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
@@ -349,7 +459,8 @@ impl Reader<'_> {
         Ok(slice.try_into().expect("slice of 8"))
     }
 
-    #[inline]
+    // Called twice per bucket of every sparse blob a query merges.
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, DecodeError> {
         // Most counts and distances fit one byte.
         if let Some(&byte) = self.bytes.get(self.at) {
@@ -434,6 +545,58 @@ mod tests {
         let span_at = bad.len() - 5;
         bad[span_at] = 0;
         assert!(Sketch::decode(&bad).is_err());
+    }
+
+    #[test]
+    fn busy_sketches_encode_dense_and_sparse_ones_sparse() {
+        // A busy hour: thousands of samples filling every bucket of their spread.
+        let busy: Vec<f64> = (0..5000).map(|i| 100.0 + f64::from(i % 700)).collect();
+        let busy = sketch_of(&busy);
+        let bytes = busy.encode();
+        assert_eq!(bytes[0], DENSE_ENCODING);
+        assert_eq!(Sketch::decode(&bytes).unwrap(), busy);
+        // A quiet minute: a few samples far apart.
+        let quiet = sketch_of(&[12.0, 800.0, 90_000.0]);
+        let bytes = quiet.encode();
+        assert_eq!(bytes[0], SPARSE_ENCODING);
+        assert_eq!(Sketch::decode(&bytes).unwrap(), quiet);
+        // Counts above a byte take a wider dense layout, and merge like the sparse one.
+        let heavy: Vec<f64> = (0..50_000).map(|i| 100.0 + f64::from(i % 700)).collect();
+        let dense_heavy = sketch_of(&heavy);
+        let bytes = dense_heavy.encode();
+        assert_eq!(bytes[0], DENSE_ENCODING);
+        assert_eq!(bytes[bytes.len() - dense_heavy.counts.len() * 2 - 1], 2);
+        let mut merged = sketch_of(&[12.0, 800.0, 90_000.0]);
+        merged.merge_encoded(&bytes).unwrap();
+        let mut expected = quiet.clone();
+        expected.merge(&dense_heavy);
+        assert_eq!(merged, expected);
+    }
+
+    #[test]
+    fn corrupt_dense_blobs_are_errors_not_panics() {
+        let busy: Vec<f64> = (0..3000).map(|i| 50.0 + f64::from(i % 300)).collect();
+        let good = sketch_of(&busy).encode();
+        assert_eq!(good[0], DENSE_ENCODING);
+        let mut short = good.clone();
+        short.pop();
+        assert!(Sketch::decode(&short).is_err());
+        let mut long = good.clone();
+        long.push(1);
+        assert!(Sketch::decode(&long).is_err());
+        // The width byte sits right before the counts, one byte per bucket here.
+        let span = sketch_of(&busy).counts.len();
+        let width_at = good.len() - span - 1;
+        assert_eq!(good[width_at], 1);
+        for width in [0, 3, 9, 255] {
+            let mut bad = good.clone();
+            bad[width_at] = width;
+            assert!(Sketch::decode(&bad).is_err(), "width {width}");
+        }
+        // A count that makes the total disagree with the header.
+        let mut lying = good.clone();
+        *lying.last_mut().unwrap() += 1;
+        assert!(Sketch::decode(&lying).is_err());
     }
 
     fn values() -> impl Strategy<Value = Vec<f64>> {

@@ -23,6 +23,7 @@ use perfscope_model::{
     BreakdownRow, ConnectionType, DeviceClass, Dimension, EndpointSummary, NavigationType, Rating,
     SeriesPoint, SiteInfo, TargetSummary, VitalName, VitalSample, VitalSummary,
 };
+use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{
@@ -216,11 +217,12 @@ struct Writer {
     guard: CardinalityGuard,
 }
 
-/// Writes go through one connection and reads through another, so that WAL lets a
-/// dashboard query run while the writer commits.
+/// Writes go through one connection and reads through a small pool of others, so that
+/// WAL lets dashboard queries run while the writer commits, and side by side with each
+/// other (the overview asks for vitals and endpoints at once).
 pub struct SqliteStore {
     writer: Mutex<Writer>,
-    reader: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
     /// Dropping it stops the checkpointer thread.
     _checkpointer: std::sync::mpsc::Sender<()>,
 }
@@ -299,20 +301,44 @@ impl SqliteStore {
         writer.execute_batch(&schema())?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         register_sketch_merge(&writer)?;
-        let reader = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        reader.pragma_update(None, "cache_size", -65_536)?;
+        let readers = open_readers(path)?;
         Ok(SqliteStore {
             writer: Mutex::new(Writer {
                 conn: writer,
                 guard: CardinalityGuard::new(limits),
             }),
-            reader: Mutex::new(reader),
+            readers,
             _checkpointer: start_checkpointer(path)?,
         })
+    }
+}
+
+/// One reader per core, at least two: more could only queue for a core. Together they
+/// keep the page cache one reader had before.
+fn open_readers(path: &Path) -> anyhow::Result<r2d2::Pool<SqliteConnectionManager>> {
+    let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    let cache_kib = 65_536 / readers as i64;
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .with_init(move |conn| {
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.pragma_update(None, "cache_size", -cache_kib)
+        });
+    r2d2::Pool::builder()
+        .max_size(readers as u32)
+        // A local file does not go stale the way a network connection does; checking
+        // each one out would cost a statement per query.
+        .test_on_check_out(false)
+        .build(manager)
+        .with_context(|| format!("opening SQLite readers for {}", path.display()))
+}
+
+impl SqliteStore {
+    /// A reader connection, waiting for one while all are busy.
+    fn reader(&self) -> anyhow::Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+        self.readers
+            .get()
+            .context("no SQLite reader connection became free")
     }
 }
 
@@ -1229,29 +1255,56 @@ struct GroupKey {
 }
 
 /// The groups of one query's answer. Rows name their group by strings; interning them
-/// lets each of the thousands of rows a month's query merges find its group without
-/// allocating.
+/// (by their bytes, checked as UTF-8 once per distinct string) lets each of the
+/// thousands of rows a month's query merges find its group without allocating.
 #[derive(Default)]
 struct Groups {
-    string_ids: HashMap<String, u32>,
+    string_ids: foldhash::HashMap<Vec<u8>, u32>,
     strings: Vec<String>,
-    index: HashMap<(u32, u32, i64), usize>,
+    index: foldhash::HashMap<(u32, u32, i64), usize>,
     groups: Vec<((u32, u32, i64), Aggregate)>,
 }
 
 impl Groups {
-    fn intern(&mut self, value: &str) -> u32 {
-        if let Some(id) = self.string_ids.get(value) {
+    fn id_of(&mut self, value: &str) -> u32 {
+        if let Some(id) = self.string_ids.get(value.as_bytes()) {
             return *id;
         }
         let id = self.strings.len() as u32;
         self.strings.push(value.to_string());
-        self.string_ids.insert(value.to_string(), id);
+        self.string_ids.insert(value.as_bytes().to_vec(), id);
         id
     }
 
-    fn entry(&mut self, metric: &str, dimension: &str, time: i64) -> &mut Aggregate {
-        let key = (self.intern(metric), self.intern(dimension), time);
+    /// Like `id_of` for a column's bytes, checked as UTF-8 only when new.
+    fn intern(&mut self, value: &[u8]) -> anyhow::Result<u32> {
+        match self.string_ids.get(value) {
+            Some(id) => Ok(*id),
+            None => {
+                Ok(self
+                    .id_of(std::str::from_utf8(value).context("a stored group name is not UTF-8")?))
+            }
+        }
+    }
+
+    /// The group of a rollup row, named by its columns' bytes.
+    fn entry(
+        &mut self,
+        metric: &[u8],
+        dimension: &[u8],
+        time: i64,
+    ) -> anyhow::Result<&mut Aggregate> {
+        let key = (self.intern(metric)?, self.intern(dimension)?, time);
+        Ok(self.slot(key))
+    }
+
+    /// The group of a raw event.
+    fn entry_str(&mut self, metric: &str, dimension: &str, time: i64) -> &mut Aggregate {
+        let key = (self.id_of(metric), self.id_of(dimension), time);
+        self.slot(key)
+    }
+
+    fn slot(&mut self, key: (u32, u32, i64)) -> &mut Aggregate {
         let at = match self.index.get(&key) {
             Some(at) => *at,
             None => {
@@ -1300,21 +1353,32 @@ fn collect(
     let mut groups = Groups::default();
     let coarsest = by.bucket_ms.map(coarsest_within).unwrap_or(Level::Day);
     let dimension_sql = by.dimension.map(dimension_column).unwrap_or("''");
-    fn metric_of(by: GroupBy, metric: &str) -> &str {
+    fn metric_of(by: GroupBy, metric: &[u8]) -> &[u8] {
         if by.metric {
             metric
         } else {
-            ""
+            b""
         }
     }
     let time_of = |time: i64| by.bucket_ms.map(|b| time.div_euclid(b) * b).unwrap_or(0);
+    // Only the columns this kind fills: every column read is a call into SQLite per row,
+    // and a month's question reads thousands of rows.
+    let bucket_sql = if by.bucket_ms.is_some() {
+        "bucket"
+    } else {
+        "0"
+    };
+    let counts_sql = if kind == API {
+        "errors"
+    } else {
+        "good, needs_improvement, poor"
+    };
     for piece in plan(scope.range.from, scope.range.to, coarsest) {
         match piece.source {
             Source::Rollup(level) => {
                 let grouping = Grouping::for_query(level, &scope.filter, by.dimension);
                 let mut sql = format!(
-                    "SELECT metric, {dimension_sql}, bucket, good, needs_improvement, poor,
-                         errors, sketch
+                    "SELECT metric, {dimension_sql}, {bucket_sql}, sketch, {counts_sql}
                      FROM {} WHERE site = ? AND grouping = ? AND kind = ?
                          AND bucket >= ? AND bucket < ?",
                     table(level)
@@ -1335,24 +1399,27 @@ fn collect(
                 let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
                 while let Some(row) = rows.next()? {
                     let group = groups.entry(
-                        metric_of(by, row.get_ref(0)?.as_str()?),
-                        row.get_ref(1)?.as_str()?,
+                        metric_of(by, row.get_ref(0)?.as_bytes()?),
+                        row.get_ref(1)?.as_bytes()?,
                         time_of(row.get(2)?),
-                    );
-                    group.good += row.get::<_, i64>(3)? as u64;
-                    group.needs_improvement += row.get::<_, i64>(4)? as u64;
-                    group.poor += row.get::<_, i64>(5)? as u64;
-                    group.errors += row.get::<_, i64>(6)? as u64;
-                    let blob = row.get_ref(7)?.as_blob()?;
+                    )?;
                     group
                         .sketch
-                        .merge_encoded(blob)
+                        .merge_encoded(row.get_ref(3)?.as_blob()?)
                         .context("reading a rollup histogram")?;
+                    if kind == API {
+                        group.errors += row.get::<_, i64>(4)? as u64;
+                    } else {
+                        group.good += row.get::<_, i64>(4)? as u64;
+                        group.needs_improvement += row.get::<_, i64>(5)? as u64;
+                        group.poor += row.get::<_, i64>(6)? as u64;
+                    }
                 }
             }
             Source::Raw if kind == API => {
                 let mut groups_add = |metric: &str, dimension: &str, call: &StoredCall| {
-                    let group = groups.entry(metric_of(by, metric), dimension, time_of(call.ts));
+                    let metric = if by.metric { metric } else { "" };
+                    let group = groups.entry_str(metric, dimension, time_of(call.ts));
                     group.sketch.add(call.duration);
                     if call.is_error {
                         group.errors += 1;
@@ -1405,10 +1472,10 @@ fn collect(
                     let value: f64 = row.get(3)?;
                     let rating = VitalName::parse(metric).map(|name| name.rate(value));
                     let group = groups.entry(
-                        metric_of(by, metric),
-                        row.get_ref(1)?.as_str()?,
+                        metric_of(by, metric.as_bytes()),
+                        row.get_ref(1)?.as_bytes()?,
                         time_of(row.get(2)?),
-                    );
+                    )?;
                     group.sketch.add(value);
                     match rating {
                         Some(Rating::Good) => group.good += 1,
@@ -1490,7 +1557,7 @@ impl Store for SqliteStore {
     }
 
     fn vitals(&self, scope: &Scope) -> anyhow::Result<Vec<VitalSummary>> {
-        let conn = lock(&self.reader);
+        let conn = self.reader()?;
         let groups = collect(
             &conn,
             scope,
@@ -1515,7 +1582,7 @@ impl Store for SqliteStore {
     }
 
     fn endpoints(&self, scope: &Scope) -> anyhow::Result<Vec<EndpointSummary>> {
-        let conn = lock(&self.reader);
+        let conn = self.reader()?;
         let groups = collect(
             &conn,
             scope,
@@ -1549,7 +1616,7 @@ impl Store for SqliteStore {
         by: Dimension,
         limit: usize,
     ) -> anyhow::Result<Vec<BreakdownRow>> {
-        let conn = lock(&self.reader);
+        let conn = self.reader()?;
         let groups = collect(
             &conn,
             scope,
@@ -1581,7 +1648,7 @@ impl Store for SqliteStore {
             bucket_ms > 0 && bucket_ms % 60_000 == 0,
             "series bucket must be a positive multiple of a minute, got {bucket_ms} ms"
         );
-        let conn = lock(&self.reader);
+        let conn = self.reader()?;
         let by = GroupBy {
             bucket_ms: Some(bucket_ms),
             ..GroupBy::default()
@@ -1618,7 +1685,7 @@ impl Store for SqliteStore {
         metric: VitalName,
         limit: usize,
     ) -> anyhow::Result<Vec<TargetSummary>> {
-        let conn = lock(&self.reader);
+        let conn = self.reader()?;
         let mut sql = String::from(
             "SELECT target, value FROM vitals
              WHERE site = ? AND name = ? AND ts >= ? AND ts < ? AND target IS NOT NULL
@@ -1657,7 +1724,7 @@ impl Store for SqliteStore {
         metric: VitalName,
         limit: usize,
     ) -> anyhow::Result<Vec<VitalSample>> {
-        let conn = lock(&self.reader);
+        let conn = self.reader()?;
         let mut sql = String::from(
             "SELECT id, ts, page_view, route, value, device, browser, connection,
                  navigation_type, target
@@ -1697,7 +1764,7 @@ impl Store for SqliteStore {
     }
 
     fn api_call_samples(&self, scope: &Scope, limit: usize) -> anyhow::Result<Vec<ApiCallSample>> {
-        let conn = lock(&self.reader);
+        let conn = self.reader()?;
         let mut sql = String::from(
             "SELECT minute, page_view, route, device, browser, connection, navigation_type,
                  calls
@@ -1751,7 +1818,7 @@ impl Store for SqliteStore {
     }
 
     fn sites(&self) -> anyhow::Result<Vec<SiteInfo>> {
-        let conn = lock(&self.reader);
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
             "SELECT site, events, last_seen, lost_events, missing_batches FROM sites
              ORDER BY site",
@@ -1926,7 +1993,9 @@ mod tests {
     }
 
     fn count_rows(store: &SqliteStore, sql: &str) -> i64 {
-        lock(&store.reader)
+        store
+            .reader()
+            .unwrap()
             .query_row(sql, [], |row| row.get(0))
             .unwrap()
     }
