@@ -1,6 +1,7 @@
 //! What `fetch_wrap` and `xhr_wrap` share: which requests count as the page's API calls,
 //! their route names, and turning a settled request into an `ApiCallEvent`.
 
+use crate::browser::string_property;
 use crate::measurement::Measurement;
 use crate::pipeline::record;
 use crate::url_path::{path_of, route_of, RoutePattern};
@@ -16,12 +17,12 @@ struct Endpoint {
 }
 
 fn resolve(url: &str, location: &Location) -> Option<Endpoint> {
-    let base = location.href().ok()?;
+    let base = string_property(location, "href")?;
     let resolved = Url::new_with_base(url, &base).ok()?;
     Some(Endpoint {
-        origin: resolved.origin(),
-        path: resolved.pathname(),
-        href: resolved.href(),
+        origin: string_property(&resolved, "origin")?,
+        path: string_property(&resolved, "pathname")?,
+        href: string_property(&resolved, "href")?,
     })
 }
 

@@ -27,6 +27,22 @@ pub(crate) fn number_property(target: &JsValue, key: &str) -> Option<f64> {
     property(target, key)?.as_f64()
 }
 
+pub(crate) fn string_property(target: &JsValue, key: &str) -> Option<String> {
+    property(target, key)?.as_string()
+}
+
+/// `location.pathname` of the page: its path as the address bar shows it.
+pub(crate) fn current_path(window: &Window) -> String {
+    property(window, "location")
+        .and_then(|location| string_property(&location, "pathname"))
+        .unwrap_or_default()
+}
+
+/// An HTTP response's status; 0 when it has none.
+pub(crate) fn response_status(response: &JsValue) -> u16 {
+    number_property(response, "status").map_or(0, |status| status as u16)
+}
+
 /// The page's `navigation` timing entry, if the browser keeps one.
 pub(crate) fn navigation_entry(performance: &Performance) -> Option<JsValue> {
     let entry = performance.get_entries_by_type("navigation").get(0);
@@ -43,7 +59,7 @@ pub(crate) fn activation_start(performance: &Performance) -> f64 {
 
 /// `performance.now()` time as wall-clock milliseconds since the Unix epoch.
 pub(crate) fn wall_clock_ms(performance: &Performance, perf_time_ms: f64) -> f64 {
-    performance.time_origin() + perf_time_ms
+    number_property(performance, "timeOrigin").unwrap_or(0.0) + perf_time_ms
 }
 
 /// A JS function that runs `handler` with its first argument, owned by the JS garbage

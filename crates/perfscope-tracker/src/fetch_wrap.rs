@@ -2,7 +2,7 @@
 //! that the page cannot tell from the original.
 
 use crate::api_call::{outcome_of_status, ApiCallPolicy, StartedCall};
-use crate::browser::{on_settled, property};
+use crate::browser::{on_settled, property, response_status, string_property};
 use crate::page_guard::observe_after;
 use js_sys::Promise;
 use perfscope_model::ApiOutcome;
@@ -50,10 +50,10 @@ fn request_url(input: &JsValue) -> Option<String> {
         return Some(url);
     }
     if let Some(request) = input.dyn_ref::<Request>() {
-        return Some(request.url());
+        return string_property(request, "url");
     }
     if let Some(url) = input.dyn_ref::<Url>() {
-        return Some(url.href());
+        return string_property(url, "href");
     }
     js_string(input).ok()
 }
@@ -64,7 +64,11 @@ fn request_method(input: &JsValue, init: &JsValue) -> String {
         .then(|| property(init, "method"))
         .flatten()
         .and_then(|method| js_string(&method).ok())
-        .or_else(|| input.dyn_ref::<Request>().map(Request::method))
+        .or_else(|| {
+            input
+                .dyn_ref::<Request>()
+                .and_then(|request| string_property(request, "method"))
+        })
         .unwrap_or_else(|| "GET".to_owned())
 }
 
@@ -84,7 +88,7 @@ fn watch(promise: &Promise, call: StartedCall, performance: Performance) {
                 if is_opaque(&response) {
                     return;
                 }
-                let status = response.status();
+                let status = response_status(&response);
                 call.finish(
                     status,
                     outcome_of_status(status),

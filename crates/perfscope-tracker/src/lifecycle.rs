@@ -1,9 +1,9 @@
 //! The page's visibility: when it was first hidden, and telling the tracker when it is
 //! being hidden or left, which may be the last moment its code runs.
 
-use crate::browser::{event_handler, listen, number_property, property};
+use crate::browser::{event_handler, listen, number_property, property, string_property};
 use std::cell::Cell;
-use web_sys::{Document, Event, Performance, VisibilityState, Window};
+use web_sys::{Document, Event, Performance, Window};
 
 thread_local! {
     /// `performance.now()` time the page was first hidden; infinity while it never was.
@@ -33,7 +33,7 @@ pub(crate) fn restart_first_hidden(document: &Document) {
 }
 
 fn is_hidden(document: &Document) -> bool {
-    document.visibility_state() == VisibilityState::Hidden
+    string_property(document, "visibilityState").as_deref() == Some("hidden")
 }
 
 /// Prerendered pages are `hidden` until shown, which is not the user looking away.
@@ -56,6 +56,10 @@ fn recorded_hidden_ms(performance: &Performance, activation_start_ms: f64) -> Op
         .find(|start| *start >= activation_start_ms)
 }
 
+fn time_stamp(event: &Event) -> f64 {
+    number_property(event, "timeStamp").unwrap_or(0.0)
+}
+
 /// `on_hidden` runs on every change to hidden and on `pagehide`; it must be idempotent.
 pub(crate) fn install(
     window: &Window,
@@ -76,14 +80,14 @@ pub(crate) fn install(
     let watched = document.clone();
     let on_visibility_change = event_handler(move |event: Event| {
         if is_hidden(&watched) {
-            note_hidden_at(event.time_stamp());
+            note_hidden_at(time_stamp(&event));
             on_hidden();
         }
     });
     listen(document, "visibilitychange", &on_visibility_change);
 
     let on_page_hide = event_handler(move |event: Event| {
-        note_hidden_at(event.time_stamp());
+        note_hidden_at(time_stamp(&event));
         on_hidden();
     });
     listen(window, "pagehide", &on_page_hide);

@@ -1,7 +1,7 @@
 //! The circumstances of a page view (`PageContext`): how it started, on what device,
 //! over what connection, in how large a viewport.
 
-use crate::browser::{navigation_entry, property};
+use crate::browser::{navigation_entry, number_property, property};
 use perfscope_model::{ConnectionType, DeviceClass, NavigationType, PageContext};
 use web_sys::{Document, Performance, Window};
 
@@ -50,13 +50,8 @@ pub fn device_class(
     DeviceClass::Desktop
 }
 
-fn pixels(
-    window: &Window,
-    read: fn(&Window) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>,
-) -> u32 {
-    read(window)
-        .ok()
-        .and_then(|value| value.as_f64())
+fn pixels(window: &Window, key: &str) -> u32 {
+    number_property(window, key)
         .filter(|px| px.is_finite() && *px >= 0.0)
         .map_or(0, |px| px.min(100_000.0) as u32)
 }
@@ -64,13 +59,14 @@ fn pixels(
 /// The context of the page view starting now; `navigation_type` is decided by the caller
 /// for soft navigations and back/forward-cache restores.
 pub(crate) fn read(window: &Window, navigation_type: NavigationType) -> PageContext {
-    let viewport_width = pixels(window, Window::inner_width);
-    let viewport_height = pixels(window, Window::inner_height);
+    let viewport_width = pixels(window, "innerWidth");
+    let viewport_height = pixels(window, "innerHeight");
     let navigator = window.navigator();
     let mobile_hint = property(&navigator, "userAgentData")
         .and_then(|data| property(&data, "mobile"))
         .and_then(|mobile| mobile.as_bool());
-    let touch_points = navigator.max_touch_points().max(0) as u32;
+    let touch_points =
+        number_property(&navigator, "maxTouchPoints").map_or(0, |n| n.max(0.0) as u32);
     let connection = property(&navigator, "connection")
         .and_then(|connection| property(&connection, "effectiveType"))
         .and_then(|kind| kind.as_string())

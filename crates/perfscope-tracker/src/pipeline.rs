@@ -138,7 +138,7 @@ fn new_header(
 
 /// The templated route of the page's current path.
 fn current_page(window: &Window, route_patterns: &[RoutePattern]) -> String {
-    let path = window.location().pathname().unwrap_or_default();
+    let path = crate::browser::current_path(window);
     crate::url_path::page_path(&route_of(&path, route_patterns))
 }
 

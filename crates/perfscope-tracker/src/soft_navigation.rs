@@ -1,7 +1,7 @@
 //! Single-page apps: a route change through the History API (`pushState`, `replaceState`,
 //! back/forward between entries) ends the current page view and starts a new one.
 
-use crate::browser::{event_handler, listen, property};
+use crate::browser::{current_path, event_handler, listen, property};
 use crate::page_guard::observe_after;
 use crate::pipeline::begin_page_view;
 use crate::vitals::on_soft_navigation;
@@ -20,7 +20,7 @@ struct RouteWatch {
 
 impl RouteWatch {
     fn check(&self) {
-        let path = self.window.location().pathname().unwrap_or_default();
+        let path = current_path(&self.window);
         let changed = {
             let Ok(mut current) = self.path.try_borrow_mut() else {
                 return;
@@ -43,7 +43,7 @@ pub(crate) fn install(window: &Window, performance: Performance) -> Option<()> {
     let watch = Rc::new(RouteWatch {
         window: window.clone(),
         performance,
-        path: RefCell::new(window.location().pathname().unwrap_or_default()),
+        path: RefCell::new(current_path(window)),
     });
     let history = property(window, "history")?;
     for method in ["pushState", "replaceState"] {

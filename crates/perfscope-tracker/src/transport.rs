@@ -1,6 +1,7 @@
 //! Getting a batch body to the collector, as a CORS "simple request" (text/plain, no
 //! credentials) so no preflight doubles the cost of every send.
 
+use crate::browser::response_status;
 use crate::outbox::parse_retry_after_ms;
 use crate::queue::SendOutcome;
 use js_sys::{Array, Function, Object, Promise, Reflect};
@@ -95,7 +96,7 @@ pub(crate) fn send_result(settled: Result<JsValue, JsValue>) -> SendResult {
         .flatten()
         .and_then(|value| parse_retry_after_ms(&value));
     SendResult {
-        outcome: SendOutcome::from_status(Some(response.status())),
+        outcome: SendOutcome::from_status(Some(response_status(&response))),
         retry_after_ms,
     }
 }

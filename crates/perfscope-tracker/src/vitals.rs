@@ -6,7 +6,7 @@
 use crate::attribution;
 use crate::browser::{
     activation_start, callback, event_handler, listen, navigation_entry, number_property, property,
-    set_timeout, unlisten,
+    set_timeout, string_property, unlisten,
 };
 use crate::cls::SessionWindows;
 use crate::entry_observer::{observe, observe_more};
@@ -24,7 +24,7 @@ use js_sys::{Array, Function};
 use perfscope_model::{Limits, NavigationType, VitalName};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Event, Performance, PerformanceEntry, PerformanceObserver, Window};
+use web_sys::{Document, Event, Performance, PerformanceObserver, Window};
 
 /// The user's first keypress or click ends LCP: from then on the page is theirs, and
 /// the browser stops emitting candidates anyway. Scrolls and pointerdowns can be synthetic.
@@ -125,7 +125,7 @@ fn install_activated(window: &Window, document: &Document, performance: &Perform
     let _ = observe("long-animation-frame", None, handle_long_frames);
     let lcp_input_handler = lcp.is_some().then(|| {
         let handler = event_handler(|event: Event| {
-            if event.is_trusted() {
+            if property(&event, "isTrusted").and_then(|t| t.as_bool()) == Some(true) {
                 finalize_lcp();
             }
         });
@@ -205,7 +205,7 @@ fn restart_interactions(vitals: &mut Vitals) {
 fn on_page_show(event: Event) {
     let persisted = property(&event, "persisted").and_then(|p| p.as_bool()) == Some(true);
     if persisted {
-        restore_from_back_forward_cache(event.time_stamp());
+        restore_from_back_forward_cache(number_property(&event, "timeStamp").unwrap_or(0.0));
     }
 }
 
@@ -247,15 +247,6 @@ fn report_restored_paints(restored_at_ms: f64) {
     record_vital(VitalName::Lcp, value, now, lcp);
 }
 
-fn entries(list: Array) -> impl Iterator<Item = PerformanceEntry> {
-    list.into_iter()
-        .map(JsCast::unchecked_into::<PerformanceEntry>)
-}
-
-fn string_property(target: &JsValue, key: &str) -> Option<String> {
-    property(target, key)?.as_string()
-}
-
 /// The selector web-vitals' attribution build would give `node`, capped in length.
 fn selector_of(node: &JsValue) -> Option<String> {
     const ELEMENT_NODE: f64 = 1.0;
@@ -290,10 +281,13 @@ fn selector_of(node: &JsValue) -> Option<String> {
 }
 
 fn handle_paint_entries(list: Array) {
-    let Some(fcp) = entries(list).find(|entry| entry.name() == "first-contentful-paint") else {
+    let Some(fcp) = list
+        .iter()
+        .find(|entry| string_property(entry, "name").as_deref() == Some("first-contentful-paint"))
+    else {
         return;
     };
-    let start_time = fcp.start_time();
+    let start_time = number_property(&fcp, "startTime").unwrap_or(f64::NAN);
     let value = with_vitals(|vitals| {
         if vitals.fcp_settled {
             return None;
@@ -625,7 +619,7 @@ fn long_frame_scripts(frames: &[JsValue], from: f64, to: f64) -> Vec<String> {
 
 /// The navigation entry is complete only after `load`, and a task later for `loadEventEnd`.
 fn report_ttfb_after_load(window: &Window, document: &Document) {
-    if document.ready_state() == "complete" {
+    if string_property(document, "readyState").as_deref() == Some("complete") {
         schedule_ttfb(window);
     } else {
         let loaded_window = window.clone();
