@@ -623,7 +623,7 @@ fn store_inserts(
 }
 
 /// The rows the collector stores for the same batches — every column of each vital, the
-/// API calls' blocks and their ids' counter sets, and the page-view and latest-report rows — written with
+/// API calls' blocks and their ids' counter sets, and the page view's bookkeeping row — written with
 /// rusqlite straight into a database the
 /// collector's own `SqliteStore` created (so the schema, keys and indexes are its), with
 /// its pragmas and its checkpointer, `group` batches per transaction. SQLite's ceiling on this disk for these
@@ -662,8 +662,9 @@ fn raw_sqlite_inserts(
         let tx = conn.transaction()?;
         {
             let mut page_view = tx.prepare_cached(
-                "INSERT OR IGNORE INTO page_view_batches (site, page_view, seq, lost, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO page_views
+                     (site, page_view, seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let mut vital = tx.prepare_cached(
                 "INSERT OR IGNORE INTO vitals (site, id, page_view, page, route, device,
@@ -671,14 +672,6 @@ fn raw_sqlite_inserts(
                      received_ms, name, value, target, attribution)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
                      ?16, ?17)",
-            )?;
-            let mut page_view_seq = tx.prepare_cached(
-                "INSERT INTO page_view_seqs (site, page_view, max_seq, batches, received_ms)
-                 VALUES (?1, ?2, ?3, 1, ?4)",
-            )?;
-            let mut latest_report = tx.prepare_cached(
-                "INSERT INTO latest_reports (site, page_view, name, id, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             let mut api_call_id =
                 tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
@@ -692,29 +685,31 @@ fn raw_sqlite_inserts(
             )?;
             for batch in &batches {
                 let context = &batch.context;
+                // The page view's one bookkeeping row: its batches' seqs and the CLS and
+                // INP reports that count.
+                let mut seqs = CounterSet::default();
+                seqs.insert(u64::from(batch.seq));
+                let latest = |name: VitalName| {
+                    batch
+                        .vitals
+                        .iter()
+                        .find(|v| v.name == name)
+                        .map(|v| (v.id.as_str(), v.ts as i64))
+                        .unzip()
+                };
+                let ((cls_id, cls_ts), (inp_id, inp_ts)) =
+                    (latest(VitalName::Cls), latest(VitalName::Inp));
                 page_view.execute(rusqlite::params![
                     batch.site,
                     batch.page_view,
-                    batch.seq,
-                    batch.lost,
-                    received_ms
-                ])?;
-                page_view_seq.execute(rusqlite::params![
-                    batch.site,
-                    batch.page_view,
-                    batch.seq,
-                    received_ms
+                    seqs.encode(),
+                    received_ms,
+                    cls_id,
+                    cls_ts,
+                    inp_id,
+                    inp_ts
                 ])?;
                 for v in &batch.vitals {
-                    if matches!(v.name, VitalName::Cls | VitalName::Inp) {
-                        latest_report.execute(rusqlite::params![
-                            batch.site,
-                            batch.page_view,
-                            v.name.as_str(),
-                            v.id,
-                            v.ts as i64
-                        ])?;
-                    }
                     let attribution = v
                         .attribution
                         .as_ref()

@@ -5,6 +5,7 @@ use super::api_call_block::{self, NewCall, StoredCall};
 use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyKind};
 use super::export::ApiCallSample;
 use super::ingest_rollup::{Cell, CellKey, RollupBatch, API, VITAL};
+use super::page_views::{self, LatestReport, PageView, PageViews};
 use super::rollup::{
     coarsest_within, dimension_column, filter_value, filtered_dimensions, plan, Grouping, Level,
     Source,
@@ -35,7 +36,7 @@ use std::sync::Mutex;
 
 /// Bumped when the schema changes incompatibly; a file from another version is refused
 /// with a message instead of failing on its first query.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Columns every raw table starts with: the event's identity and its page context.
 const CONTEXT_COLUMNS: &str = "
@@ -60,11 +61,10 @@ const CONTEXT_LEN: usize = 13;
 /// time scans. API calls are kept in blocks (`api_call_blocks`).
 const RAW_TABLES: [&str; 4] = ["long_frames", "custom_metrics", "assets", "memory"];
 
-/// Besides raw events and rollups: `page_view_seqs` keeps per page view the highest `seq`
-/// and the batches received, so each commit updates a site's missing-batch count
-/// instead of a query counting gaps over every batch; `latest_reports` names per page
-/// view the CLS and INP report that counts, so a later one finds what to replace with
-/// one key lookup (vitals of other names never look).
+/// Besides raw events and rollups: `page_views` (`page_views.rs`) keeps per page view
+/// the batches received, so each commit updates a site's missing-batch count instead of
+/// a query counting gaps over every batch, and the CLS and INP report that counts, so a
+/// later one finds what to replace with one key lookup.
 fn schema() -> String {
     let rollup = |level: &str| {
         format!(
@@ -105,31 +105,7 @@ CREATE TABLE IF NOT EXISTS known_keys (
     key TEXT NOT NULL,
     PRIMARY KEY (site, kind, key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS page_view_batches (
-    site TEXT NOT NULL,
-    page_view TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    lost INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
-    PRIMARY KEY (site, page_view, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS page_view_batches_by_time ON page_view_batches (site, received_ms);
-CREATE TABLE IF NOT EXISTS page_view_seqs (
-    site TEXT NOT NULL,
-    page_view TEXT NOT NULL,
-    max_seq INTEGER NOT NULL,
-    batches INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
-    PRIMARY KEY (site, page_view)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latest_reports (
-    site TEXT NOT NULL,
-    page_view TEXT NOT NULL,
-    name TEXT NOT NULL,
-    id TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    PRIMARY KEY (site, page_view, name)
-) WITHOUT ROWID;
+{page_views}
 CREATE TABLE IF NOT EXISTS vitals ({CONTEXT_COLUMNS},
     name TEXT NOT NULL,
     value REAL NOT NULL,
@@ -198,7 +174,8 @@ CREATE INDEX IF NOT EXISTS memory_by_time ON memory (site, ts);
 ",
         rollup("minute"),
         rollup("hour"),
-        rollup("day")
+        rollup("day"),
+        page_views = page_views::SCHEMA,
     )
 }
 
@@ -476,11 +453,7 @@ fn insert_all(
         "memory",
         &["used_js_heap", "total_js_heap", "js_heap_limit"],
     ))?;
-    let mut page_view_batch = tx.prepare_cached(
-        "INSERT OR IGNORE INTO page_view_batches (site, page_view, seq, lost, received_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut seqs = PageViewSeqs::prepare(tx)?;
+    let mut page_views = PageViews::prepare(tx)?;
     let mut replacements = Replacements::prepare(tx)?;
     let mut keys = KnownKeys(tx);
     // A commit carries the same few endpoints many times over: each is admitted (and
@@ -505,18 +478,10 @@ fn insert_all(
             viewport_height: batch.context.viewport_height,
             received_ms: accepted.received_ms,
         };
-        let new_batch = page_view_batch.execute(params![
-            batch.site,
-            batch.page_view,
-            batch.seq,
-            batch.lost,
-            accepted.received_ms
-        ])? > 0;
-        let missing = if new_batch {
-            seqs.add(batch, accepted.received_ms)?
-        } else {
-            0
-        };
+        let page_view = page_views.get(&batch.site, &batch.page_view)?;
+        let added = page_view.add_batch(batch.seq, accepted.received_ms);
+        let new_batch = added.is_some();
+        let missing = added.unwrap_or(0);
         let contexts = rollups.contexts_for(
             ctx.site,
             &ctx.route,
@@ -552,7 +517,7 @@ fn insert_all(
                 &[&v.name.as_str(), &v.value, &target, &attribution],
             )?;
             if count(vital.raw_execute()?, ts, &mut outcome)
-                && replacements.counts(&mut rollups, &ctx, v, ts)?
+                && replacements.counts(&mut rollups, &ctx, page_view, v, ts)?
             {
                 let rating = v.name.rate(v.value);
                 rollups.add(
@@ -669,6 +634,7 @@ fn insert_all(
         ])?;
     }
     seen_calls.flush()?;
+    page_views.flush()?;
     write_rollups(tx, rollups)?;
     Ok(outcomes)
 }
@@ -831,50 +797,6 @@ struct SiteDelta {
     missing_batches: i64,
 }
 
-/// Per page view, the highest `seq` and the number of distinct batches received.
-struct PageViewSeqs<'t> {
-    read: CachedStatement<'t>,
-    write: CachedStatement<'t>,
-}
-
-impl<'t> PageViewSeqs<'t> {
-    fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<PageViewSeqs<'t>> {
-        Ok(PageViewSeqs {
-            read: tx.prepare_cached(
-                "SELECT max_seq, batches FROM page_view_seqs WHERE site = ?1 AND page_view = ?2",
-            )?,
-            write: tx.prepare_cached(
-                "INSERT INTO page_view_seqs (site, page_view, max_seq, batches, received_ms)
-                 VALUES (?1, ?2, ?3, 1, ?4)
-                 ON CONFLICT (site, page_view) DO UPDATE SET
-                     max_seq = max(max_seq, excluded.max_seq), batches = batches + 1,
-                     received_ms = max(received_ms, excluded.received_ms)",
-            )?,
-        })
-    }
-
-    /// Records a batch not seen before; returns how the page view's missing batches
-    /// (`max_seq + 1 - batches`) changed: a gap it opened, or -1 for a gap it filled.
-    fn add(&mut self, batch: &perfscope_model::Batch, received_ms: i64) -> anyhow::Result<i64> {
-        let seq = i64::from(batch.seq);
-        let before: Option<(i64, i64)> = self
-            .read
-            .query_row(params![batch.site, batch.page_view], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()?;
-        self.write
-            .execute(params![batch.site, batch.page_view, seq, received_ms])?;
-        Ok(match before {
-            None => seq,
-            Some((max_seq, batches)) => {
-                let after = max_seq.max(seq) + 1 - (batches + 1);
-                after - (max_seq + 1 - batches)
-            }
-        })
-    }
-}
-
 /// Page-view context of a stored vital, as read back to take it out of its rollups.
 struct StoredVital {
     ts: i64,
@@ -889,8 +811,6 @@ struct StoredVital {
 /// CLS and INP are reported again, with new ids, each time the page is hidden with a
 /// changed value; a page view counts once per metric, with its latest report.
 struct Replacements<'t> {
-    latest: CachedStatement<'t>,
-    set_latest: CachedStatement<'t>,
     stored: CachedStatement<'t>,
     supersede: CachedStatement<'t>,
 }
@@ -898,16 +818,6 @@ struct Replacements<'t> {
 impl<'t> Replacements<'t> {
     fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<Replacements<'t>> {
         Ok(Replacements {
-            latest: tx.prepare_cached(
-                "SELECT id, ts FROM latest_reports
-                 WHERE site = ?1 AND page_view = ?2 AND name = ?3",
-            )?,
-            set_latest: tx.prepare_cached(
-                "INSERT INTO latest_reports (site, page_view, name, id, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (site, page_view, name) DO UPDATE SET
-                     id = excluded.id, ts = excluded.ts",
-            )?,
             stored: tx.prepare_cached(
                 "SELECT ts, value, route, device, browser, connection, navigation_type
                  FROM vitals WHERE site = ?1 AND id = ?2",
@@ -925,6 +835,7 @@ impl<'t> Replacements<'t> {
         &mut self,
         rollups: &mut RollupBatch,
         ctx: &PageContext<'_>,
+        page_view: &mut PageView,
         v: &perfscope_model::VitalEvent,
         ts: i64,
     ) -> anyhow::Result<bool> {
@@ -932,14 +843,12 @@ impl<'t> Replacements<'t> {
             return Ok(true);
         }
         let name = v.name.as_str();
-        let latest: Option<(String, i64)> = self
-            .latest
-            .query_row(params![ctx.site, ctx.page_view, name], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()?;
-        if let Some((previous, previous_ts)) = latest {
-            if previous_ts > ts {
+        if let Some(LatestReport {
+            id: previous,
+            ts: previous_ts,
+        }) = page_view.latest(v.name)
+        {
+            if *previous_ts > ts {
                 self.supersede.execute(params![ctx.site, v.id])?;
                 return Ok(false);
             }
@@ -984,8 +893,14 @@ impl<'t> Replacements<'t> {
                 );
             }
         }
-        self.set_latest
-            .execute(params![ctx.site, ctx.page_view, name, v.id, ts])?;
+        page_view.set_latest(
+            v.name,
+            LatestReport {
+                id: v.id.clone(),
+                ts,
+            },
+            ctx.received_ms,
+        );
         Ok(true)
     }
 }
@@ -1798,18 +1713,10 @@ impl Store for SqliteStore {
                 )? as u64;
             }
             report.raw += expire_api_calls(&tx, site, raw_cutoff)?;
-            tx.execute(
-                "DELETE FROM page_view_batches WHERE site = ?1 AND received_ms < ?2",
-                params![site, raw_cutoff],
-            )?;
             // The site's lost and missing counts are kept; only the bookkeeping that a
             // page view's next batch or report would need goes with its raw events.
             tx.execute(
-                "DELETE FROM page_view_seqs WHERE site = ?1 AND received_ms < ?2",
-                params![site, raw_cutoff],
-            )?;
-            tx.execute(
-                "DELETE FROM latest_reports WHERE site = ?1 AND ts < ?2",
+                "DELETE FROM page_views WHERE site = ?1 AND received_ms < ?2",
                 params![site, raw_cutoff],
             )?;
             for level in Level::ALL {
