@@ -28,6 +28,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{
     params, CachedStatement, Connection, OpenFlags, OptionalExtension, Statement, Transaction,
+    TransactionBehavior,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -1385,7 +1386,10 @@ impl Store for SqliteStore {
     fn insert_batches(&self, batches: &[AcceptedBatch]) -> anyhow::Result<Vec<InsertOutcome>> {
         let mut writer = lock(&self.writer);
         let Writer { conn, guard } = &mut *writer;
-        let tx = conn.transaction()?;
+        // Takes the write lock up front: a transaction that read first and then wrote
+        // would get SQLITE_BUSY at once, without waiting, whenever the checkpointer's
+        // RESTART holds that lock (SQLite calls no busy handler for that upgrade).
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         match insert_all(&tx, guard, batches) {
             Ok(outcomes) => match tx.commit() {
                 Ok(()) => {
@@ -1691,7 +1695,10 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> anyhow::Result<RetentionReport> {
         let mut writer = lock(&self.writer);
-        let tx = writer.conn.transaction()?;
+        // Immediate for the same reason as a group commit: it reads before it writes.
+        let tx = writer
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut report = RetentionReport::default();
         let sites: Vec<String> = tx
             .prepare("SELECT site FROM sites")?
@@ -1836,6 +1843,31 @@ mod tests {
         lock(&store.reader)
             .query_row(sql, [], |row| row.get(0))
             .unwrap()
+    }
+
+    /// The checkpointer's RESTART holds the write lock for a moment; a group commit
+    /// that comes then must wait for it, not fail its whole group.
+    #[test]
+    fn a_group_commit_waits_for_another_connection_holding_the_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let mut other = Connection::open(&path).unwrap();
+        let (held, holding) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let tx = other
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .unwrap();
+            held.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            tx.commit().unwrap();
+        });
+        holding.recv().unwrap();
+        let outcomes = store
+            .insert_batches(&[accepted("pv", vec![lcp("pv-0", 1000, 1800.0)])])
+            .unwrap();
+        assert_eq!(outcomes[0].stored, 1);
+        holder.join().unwrap();
     }
 
     #[test]
