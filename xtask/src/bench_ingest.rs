@@ -663,8 +663,8 @@ fn raw_sqlite_inserts(
         {
             let mut page_view = tx.prepare_cached(
                 "INSERT OR REPLACE INTO page_views
-                     (site, page_view, seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     (site, page_view, seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut vital = tx.prepare_cached(
                 "INSERT OR IGNORE INTO vitals (site, id, page_view, page, route, device,
@@ -675,9 +675,6 @@ fn raw_sqlite_inserts(
             )?;
             let mut api_call_id =
                 tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
-            let mut api_call_counters = tx.prepare_cached(
-                "INSERT INTO api_call_counters (site, prefix, counters) VALUES (?1, ?2, ?3)",
-            )?;
             let mut api_call_block = tx.prepare_cached(
                 "INSERT INTO api_call_blocks (site, minute, page_view, route, device, browser,
                      connection, navigation_type, received_ms, calls)
@@ -685,8 +682,8 @@ fn raw_sqlite_inserts(
             )?;
             for batch in &batches {
                 let context = &batch.context;
-                // The page view's one bookkeeping row: its batches' seqs and the CLS and
-                // INP reports that count.
+                // The page view's one bookkeeping row: its batches' seqs, the CLS and INP
+                // reports that count, and its call ids (below).
                 let mut seqs = CounterSet::default();
                 seqs.insert(u64::from(batch.seq));
                 let latest = |name: VitalName| {
@@ -699,16 +696,6 @@ fn raw_sqlite_inserts(
                 };
                 let ((cls_id, cls_ts), (inp_id, inp_ts)) =
                     (latest(VitalName::Cls), latest(VitalName::Inp));
-                page_view.execute(rusqlite::params![
-                    batch.site,
-                    batch.page_view,
-                    seqs.encode(),
-                    received_ms,
-                    cls_id,
-                    cls_ts,
-                    inp_id,
-                    inp_ts
-                ])?;
                 for v in &batch.vitals {
                     let attribution = v
                         .attribution
@@ -735,8 +722,8 @@ fn raw_sqlite_inserts(
                         attribution,
                     ])?;
                 }
-                // The collector's dedup layout: counter-shaped ids as one set per prefix,
-                // any other id as a row.
+                // The collector's dedup layout: counter-shaped ids as one set in their
+                // prefix's page-view row, any other id as a row.
                 let mut counters: std::collections::BTreeMap<&str, CounterSet> =
                     std::collections::BTreeMap::new();
                 for a in &batch.api_calls {
@@ -749,10 +736,28 @@ fn raw_sqlite_inserts(
                         }
                     }
                 }
+                let own_calls = counters.remove(batch.page_view.as_str());
+                page_view.execute(rusqlite::params![
+                    batch.site,
+                    batch.page_view,
+                    seqs.encode(),
+                    received_ms,
+                    cls_id,
+                    cls_ts,
+                    inp_id,
+                    inp_ts,
+                    own_calls.map(|set| set.encode())
+                ])?;
                 for (prefix, set) in counters {
-                    api_call_counters.execute(rusqlite::params![
+                    page_view.execute(rusqlite::params![
                         batch.site,
                         prefix,
+                        CounterSet::default().encode(),
+                        received_ms,
+                        None::<&str>,
+                        None::<i64>,
+                        None::<&str>,
+                        None::<i64>,
                         set.encode()
                     ])?;
                 }

@@ -1,12 +1,16 @@
-//! What the SQLite writer keeps per page view about its earlier batches, in one row:
-//! the `seq`s received (batch dedup and the missing-batch count) and the CLS and INP
-//! report that counts until a later one replaces it.
+//! What the SQLite writer keeps per page view about what it stored before, in one row:
+//! the `seq`s received (batch dedup and the missing-batch count), the CLS and INP
+//! report that counts until a later one replaces it, and the counters of API call ids
+//! shaped `{page_view}-{counter}` (`seen_counters`), whose prefix is the tracker's page
+//! view id.
 //!
-//! These were three tables (a row per batch, a row per page view, a row per page view
-//! and metric), so every batch cost three or four random B-tree reads and five
-//! writes, each in a different tree, and a group commit of a hundred page views dirtied
-//! (and logged to the WAL) several hundred more pages. One row, read once and written
-//! once per page view a commit touches, keeps one tree.
+//! These were four tables (a row per batch, a row per page view, a row per page view
+//! and metric, a row per call id prefix), so every batch cost four or five random
+//! B-tree reads and seven writes, each in a different tree, and a group commit of a
+//! hundred page views dirtied (and wrote to the WAL) several hundred more pages. One
+//! row, read once and written once per page view a commit touches, keeps one tree. The
+//! row of a call id's prefix is found from the id alone, whichever batch carries it, so
+//! a prefix that names no page view simply has a row with no batches.
 
 use super::seen_counters::CounterSet;
 use anyhow::Context;
@@ -14,7 +18,7 @@ use perfscope_model::VitalName;
 use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 
 /// `received_ms` is the last time a batch changed the row; retention drops the row
-/// once that is older than the raw events, as it drops those events.
+/// once that is older than the raw events and no call id in `calls` is still kept.
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS page_views (
     site TEXT NOT NULL,
@@ -25,6 +29,7 @@ CREATE TABLE IF NOT EXISTS page_views (
     cls_ts INTEGER,
     inp_id TEXT,
     inp_ts INTEGER,
+    calls BLOB,
     PRIMARY KEY (site, page_view)
 ) WITHOUT ROWID;";
 
@@ -42,6 +47,7 @@ pub(super) struct PageView {
     received_ms: i64,
     cls: Option<LatestReport>,
     inp: Option<LatestReport>,
+    calls: CounterSet,
     changed: bool,
 }
 
@@ -83,6 +89,24 @@ impl PageView {
         self.touch(received_ms);
     }
 
+    /// Records the call id `{page_view}-{counter}`; false when it was stored before.
+    pub fn add_call(&mut self, counter: u64, received_ms: i64) -> bool {
+        let fresh = self.calls.insert(counter);
+        if fresh {
+            self.touch(received_ms);
+        }
+        fresh
+    }
+
+    /// Forgets a call id retention removed, so a late retry is stored again.
+    pub fn forget_call(&mut self, counter: u64) {
+        self.changed |= self.calls.remove(counter);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.seqs.is_empty() && self.calls.is_empty() && self.cls.is_none() && self.inp.is_none()
+    }
+
     fn touch(&mut self, received_ms: i64) {
         self.received_ms = self.received_ms.max(received_ms);
         self.changed = true;
@@ -94,31 +118,44 @@ impl PageView {
 pub(super) struct PageViews<'t> {
     read: CachedStatement<'t>,
     write: CachedStatement<'t>,
+    delete: CachedStatement<'t>,
     rows: Vec<PageView>,
     index: foldhash::HashMap<(String, String), usize>,
+    /// The row asked for last: a batch asks for its own row once per call id.
+    last: Option<usize>,
 }
 
 impl<'t> PageViews<'t> {
     pub fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<PageViews<'t>> {
         Ok(PageViews {
             read: tx.prepare_cached(
-                "SELECT seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts FROM page_views
+                "SELECT seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls FROM page_views
                  WHERE site = ?1 AND page_view = ?2",
             )?,
             write: tx.prepare_cached(
                 "INSERT OR REPLACE INTO page_views
-                     (site, page_view, seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     (site, page_view, seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?,
+            delete: tx
+                .prepare_cached("DELETE FROM page_views WHERE site = ?1 AND page_view = ?2")?,
             rows: Vec::new(),
             index: Default::default(),
+            last: None,
         })
     }
 
     /// The row of `(site, page_view)`, read from the table the first time a commit asks.
     pub fn get(&mut self, site: &str, page_view: &str) -> anyhow::Result<&mut PageView> {
+        if let Some(i) = self
+            .last
+            .filter(|&i| self.rows[i].page_view == page_view && self.rows[i].site == site)
+        {
+            return Ok(&mut self.rows[i]);
+        }
         let key = (site.to_string(), page_view.to_string());
         if let Some(&i) = self.index.get(&key) {
+            self.last = Some(i);
             return Ok(&mut self.rows[i]);
         }
         type Stored = (
@@ -128,6 +165,7 @@ impl<'t> PageViews<'t> {
             Option<i64>,
             Option<String>,
             Option<i64>,
+            Option<Vec<u8>>,
         );
         let stored: Option<Stored> = self
             .read
@@ -139,18 +177,25 @@ impl<'t> PageViews<'t> {
                     row.get(3)?,
                     row.get(4)?,
                     row.get(5)?,
+                    row.get(6)?,
                 ))
             })
             .optional()?;
         let report = |id: Option<String>, ts: Option<i64>| Some(LatestReport { id: id?, ts: ts? });
         let row = match stored {
-            Some((seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts)) => PageView {
+            Some((seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls)) => PageView {
                 site: key.0.clone(),
                 page_view: key.1.clone(),
                 seqs: CounterSet::decode(&seqs).context("reading a page_views row")?,
                 received_ms,
                 cls: report(cls_id, cls_ts),
                 inp: report(inp_id, inp_ts),
+                calls: match calls {
+                    Some(blob) => {
+                        CounterSet::decode(&blob).context("reading a page_views row's calls")?
+                    }
+                    None => CounterSet::default(),
+                },
                 changed: false,
             },
             None => PageView {
@@ -160,18 +205,25 @@ impl<'t> PageViews<'t> {
                 received_ms: i64::MIN,
                 cls: None,
                 inp: None,
+                calls: CounterSet::default(),
                 changed: false,
             },
         };
         let i = self.rows.len();
         self.rows.push(row);
         self.index.insert(key, i);
+        self.last = Some(i);
         Ok(&mut self.rows[i])
     }
 
     /// Writes back every row that changed; call before the transaction commits.
     pub fn flush(&mut self) -> anyhow::Result<()> {
         for row in self.rows.iter().filter(|row| row.changed) {
+            if row.is_empty() {
+                self.delete.execute(params![row.site, row.page_view])?;
+                continue;
+            }
+            let calls = (!row.calls.is_empty()).then(|| row.calls.encode());
             let (cls_id, cls_ts) = row.cls.as_ref().map(|r| (&r.id, r.ts)).unzip();
             let (inp_id, inp_ts) = row.inp.as_ref().map(|r| (&r.id, r.ts)).unzip();
             self.write.execute(params![
@@ -182,11 +234,13 @@ impl<'t> PageViews<'t> {
                 cls_id,
                 cls_ts,
                 inp_id,
-                inp_ts
+                inp_ts,
+                calls
             ])?;
         }
         self.rows.clear();
         self.index.clear();
+        self.last = None;
         Ok(())
     }
 }
@@ -203,6 +257,7 @@ mod tests {
             received_ms: i64::MIN,
             cls: None,
             inp: None,
+            calls: CounterSet::default(),
             changed: false,
         }
     }

@@ -10,7 +10,7 @@ use super::rollup::{
     coarsest_within, dimension_column, filter_value, filtered_dimensions, plan, Grouping, Level,
     Source,
 };
-use super::seen_counters::{split_counter_id, CounterSet};
+use super::seen_counters::split_counter_id;
 use super::sketch::{nearest_rank, Sketch};
 use super::summary::{
     endpoint_summary, slowest_first, top_breakdown_rows, top_targets, vital_summary,
@@ -120,12 +120,6 @@ CREATE TABLE IF NOT EXISTS api_call_ids (
     site TEXT NOT NULL,
     id TEXT NOT NULL,
     PRIMARY KEY (site, id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS api_call_counters (
-    site TEXT NOT NULL,
-    prefix TEXT NOT NULL,
-    counters BLOB NOT NULL,
-    PRIMARY KEY (site, prefix)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS api_call_blocks (
     site TEXT NOT NULL,
@@ -544,7 +538,8 @@ fn insert_all(
         let mut new_calls: Vec<NewCall<'_>> = Vec::with_capacity(batch.api_calls.len());
         for a in &batch.api_calls {
             let ts = event_ts(a.ts);
-            let fresh = seen_calls.record(&batch.site, &a.id)?;
+            let fresh =
+                seen_calls.record(&mut page_views, &batch.site, &a.id, accepted.received_ms)?;
             if count(usize::from(fresh), ts, &mut outcome) {
                 let endpoint =
                     &endpoints[&(batch.site.as_str(), a.method.as_str(), a.path.as_str())];
@@ -634,129 +629,54 @@ fn insert_all(
             delta.missing_batches
         ])?;
     }
-    seen_calls.flush()?;
     page_views.flush()?;
     write_rollups(tx, rollups)?;
     Ok(outcomes)
 }
 
-/// The API call ids a site has stored: counter-shaped ids as a set per prefix in
-/// `api_call_counters` (read once and written once per prefix a commit touches), any
-/// other id as its own row in `api_call_ids`.
+/// The API call ids a site has stored: counter-shaped ids as a set in their prefix's
+/// `page_views` row (read once and written once per prefix a commit touches), any other
+/// id as its own row in `api_call_ids`.
 struct SeenCalls<'t> {
-    read_counters: CachedStatement<'t>,
-    write_counters: CachedStatement<'t>,
-    delete_counters: CachedStatement<'t>,
     insert_id: CachedStatement<'t>,
     delete_id: CachedStatement<'t>,
-    /// Counter sets loaded in this transaction, and whether they changed.
-    sets: Vec<SeenSet>,
-    index: foldhash::HashMap<(String, String), usize>,
-}
-
-struct SeenSet {
-    site: String,
-    prefix: String,
-    counters: CounterSet,
-    changed: bool,
 }
 
 impl<'t> SeenCalls<'t> {
     fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<SeenCalls<'t>> {
         Ok(SeenCalls {
-            read_counters: tx.prepare_cached(
-                "SELECT counters FROM api_call_counters WHERE site = ?1 AND prefix = ?2",
-            )?,
-            write_counters: tx.prepare_cached(
-                "INSERT OR REPLACE INTO api_call_counters (site, prefix, counters)
-                 VALUES (?1, ?2, ?3)",
-            )?,
-            delete_counters: tx
-                .prepare_cached("DELETE FROM api_call_counters WHERE site = ?1 AND prefix = ?2")?,
             insert_id: tx
                 .prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?,
             delete_id: tx.prepare_cached("DELETE FROM api_call_ids WHERE site = ?1 AND id = ?2")?,
-            sets: Vec::new(),
-            index: Default::default(),
         })
     }
 
-    /// The counter set of `(site, prefix)`, loaded on first use. A batch's calls share
-    /// one prefix, so the last set used is checked before the map.
-    fn set(&mut self, site: &str, prefix: &str) -> anyhow::Result<&mut SeenSet> {
-        let last = self
-            .sets
-            .len()
-            .checked_sub(1)
-            .filter(|&i| self.sets[i].site == site && self.sets[i].prefix == prefix);
-        let i = match last {
-            Some(i) => i,
-            None => match self.index.get(&(site.to_string(), prefix.to_string())) {
-                Some(&i) => i,
-                None => {
-                    let stored: Option<Vec<u8>> = self
-                        .read_counters
-                        .query_row(params![site, prefix], |row| row.get(0))
-                        .optional()?;
-                    let counters = match stored {
-                        Some(blob) => {
-                            CounterSet::decode(&blob).context("reading an api_call_counters row")?
-                        }
-                        None => CounterSet::default(),
-                    };
-                    self.index
-                        .insert((site.to_string(), prefix.to_string()), self.sets.len());
-                    self.sets.push(SeenSet {
-                        site: site.to_string(),
-                        prefix: prefix.to_string(),
-                        counters,
-                        changed: false,
-                    });
-                    self.sets.len() - 1
-                }
-            },
-        };
-        Ok(&mut self.sets[i])
-    }
-
     /// Records a call id; false when the site had stored it before.
-    fn record(&mut self, site: &str, id: &str) -> anyhow::Result<bool> {
+    fn record(
+        &mut self,
+        page_views: &mut PageViews<'_>,
+        site: &str,
+        id: &str,
+        received_ms: i64,
+    ) -> anyhow::Result<bool> {
         let Some((prefix, counter)) = split_counter_id(id) else {
             return Ok(self.insert_id.execute(params![site, id])? > 0);
         };
-        let set = self.set(site, prefix)?;
-        let fresh = set.counters.insert(counter);
-        set.changed |= fresh;
-        Ok(fresh)
+        Ok(page_views.get(site, prefix)?.add_call(counter, received_ms))
     }
 
     /// Forgets a call id retention removed, so a late retry is stored again.
-    fn forget(&mut self, site: &str, id: &str) -> anyhow::Result<()> {
+    fn forget(
+        &mut self,
+        page_views: &mut PageViews<'_>,
+        site: &str,
+        id: &str,
+    ) -> anyhow::Result<()> {
         let Some((prefix, counter)) = split_counter_id(id) else {
             self.delete_id.execute(params![site, id])?;
             return Ok(());
         };
-        let set = self.set(site, prefix)?;
-        set.changed |= set.counters.remove(counter);
-        Ok(())
-    }
-
-    /// Writes back every set that changed; call before the transaction commits.
-    fn flush(&mut self) -> anyhow::Result<()> {
-        for set in self.sets.iter().filter(|set| set.changed) {
-            if set.counters.is_empty() {
-                self.delete_counters
-                    .execute(params![set.site, set.prefix])?;
-            } else {
-                self.write_counters.execute(params![
-                    set.site,
-                    set.prefix,
-                    set.counters.encode()
-                ])?;
-            }
-        }
-        self.sets.clear();
-        self.index.clear();
+        page_views.get(site, prefix)?.forget_call(counter);
         Ok(())
     }
 }
@@ -1722,8 +1642,10 @@ impl Store for SqliteStore {
             report.raw += expire_api_calls(&tx, site, raw_cutoff)?;
             // The site's lost and missing counts are kept; only the bookkeeping that a
             // page view's next batch or report would need goes with its raw events.
+            // A row whose call ids are not all expired (a call stamped later than it
+            // was received) stays until they are, so a retry of those is still known.
             tx.execute(
-                "DELETE FROM page_views WHERE site = ?1 AND received_ms < ?2",
+                "DELETE FROM page_views WHERE site = ?1 AND received_ms < ?2 AND calls IS NULL",
                 params![site, raw_cutoff],
             )?;
             for level in Level::ALL {
@@ -1766,6 +1688,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
         "SELECT rowid, calls FROM api_call_blocks WHERE site = ?1 AND minute < ?2",
     )?;
     let mut seen_calls = SeenCalls::prepare(tx)?;
+    let mut page_views = PageViews::prepare(tx)?;
     let mut delete = tx.prepare_cached("DELETE FROM api_call_blocks WHERE rowid = ?1")?;
     let mut rewrite =
         tx.prepare_cached("UPDATE api_call_blocks SET calls = ?2 WHERE rowid = ?1")?;
@@ -1778,7 +1701,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
         let (old, kept): (Vec<&StoredCall>, Vec<&StoredCall>) =
             calls.iter().partition(|call| call.ts < cutoff);
         for call in &old {
-            seen_calls.forget(site, &call.id)?;
+            seen_calls.forget(&mut page_views, site, &call.id)?;
         }
         removed += old.len() as u64;
         if kept.is_empty() {
@@ -1787,7 +1710,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
             rewrite.execute(params![rowid, api_call_block::reencode(&kept)])?;
         }
     }
-    seen_calls.flush()?;
+    page_views.flush()?;
     Ok(removed)
 }
 
@@ -2082,7 +2005,10 @@ mod tests {
             .unwrap();
         assert_eq!(outcome(&first[0]), (3, 0));
         assert_eq!(
-            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            count_rows(
+                &store,
+                "SELECT COUNT(*) FROM page_views WHERE calls IS NOT NULL"
+            ),
             1
         );
         assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_ids"), 0);
@@ -2123,13 +2049,19 @@ mod tests {
             .insert_batches(&[batch.clone(), gone.clone()])
             .unwrap();
         assert_eq!(
-            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            count_rows(
+                &store,
+                "SELECT COUNT(*) FROM page_views WHERE calls IS NOT NULL"
+            ),
             2
         );
         let policy = crate::config::RetentionConfig::default().policy();
         assert_eq!(store.enforce_retention(&policy, now).unwrap().raw, 4);
         assert_eq!(
-            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            count_rows(
+                &store,
+                "SELECT COUNT(*) FROM page_views WHERE calls IS NOT NULL"
+            ),
             1,
             "the emptied page view's row is deleted"
         );
