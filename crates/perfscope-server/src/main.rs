@@ -81,12 +81,6 @@ struct ServeArgs {
 /// How long shutdown waits for accepted batches to be committed.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Every ingested event is decoded into a handful of small strings and vectors and freed
-/// after its commit; glibc's malloc and free were 8 % of the collector's CPU in the
-/// ingest bench.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
