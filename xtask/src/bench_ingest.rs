@@ -144,28 +144,33 @@ pub fn run(root: &Path, args: &IngestBenchArgs) -> Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "{:<44} {:>10} {:>10} {:>8} {:>8} {:>12}",
-        "", "events/s", "batches/s", "p50 ms", "p99 ms", "CPU s srv/gen"
+        "{:<44} {:>10} {:>10} {:>8} {:>8} {:>14} {:>8}",
+        "", "events/s", "batches/s", "p50 ms", "p99 ms", "CPU s srv/gen", "CPU µs/ev"
     );
     ingest.print("POST /api/v1/ingest (stored)");
     discard.print("POST /api/v1/ingest/discard (no storage)");
     println!(
-        "{:<44} {:>10.0} {:>10.0} {:>8} {:>8} {:>12}",
+        "{:<44} {:>10.0} {:>10.0} {:>8} {:>8} {:>14} {:>8.2}",
         format!("raw SQLite inserts, {group} batches/commit"),
         sqlite.events_per_sec,
         sqlite.events_per_sec / EVENTS_PER_BATCH as f64,
         "-",
         "-",
-        "-"
+        "-",
+        sqlite.cpu_us_per_event
     );
     println!(
-        "{:<44} {:>10.0} {:>10.0} {:>8} {:>8} {:>12}",
+        "{:<44} {:>10.0} {:>10.0} {:>8} {:>8} {:>14} {:>8.2}",
         format!("Store::insert_batches, {group} batches/call"),
         store.events_per_sec,
         store.events_per_sec / EVENTS_PER_BATCH as f64,
         "-",
         "-",
-        "-"
+        "-",
+        store.cpu_us_per_event
+    );
+    println!(
+        "  (CPU µs/ev: the collector's CPU time per event stored or discarded, or the inserting thread's; it holds still when other processes take the cores, events/s does not)"
     );
     println!(
         "  (raw: the collector's schema, the same event and page-view rows, one transaction per group; no HTTP, JSON, validation or rollups)"
@@ -340,13 +345,15 @@ impl LoadResult {
     }
 
     fn print(&self, label: &str) {
+        let events = (self.ok_batches * EVENTS_PER_BATCH as u64).max(1) as f64;
         println!(
-            "{label:<44} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>12}",
+            "{label:<44} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>14} {:>8.2}",
             self.events_per_sec(),
             self.ok_batches as f64 / self.elapsed.as_secs_f64(),
             self.percentile_ms(0.5),
             self.percentile_ms(0.99),
-            format!("{:.1}/{:.1}", self.collector_cpu_s, self.generator_cpu_s)
+            format!("{:.1}/{:.1}", self.collector_cpu_s, self.generator_cpu_s),
+            self.collector_cpu_s * 1e6 / events
         );
     }
 }
@@ -585,6 +592,20 @@ fn minute_of(ts: i64) -> i64 {
 
 struct SqliteResult {
     events_per_sec: f64,
+    /// CPU time the inserting thread spent per event: unlike events/s, it does not
+    /// fall when other processes take the cores.
+    cpu_us_per_event: f64,
+}
+
+/// CPU time the calling thread has used, in nanoseconds resolution.
+fn thread_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// The collector's own write path without the HTTP server around it: what one writer
@@ -598,7 +619,7 @@ fn store_inserts(
     use perfscope_server::store::{AcceptedBatch, Store};
     let store = SqliteStore::open(db)?;
     let browser = browser_family(Some(USER_AGENT)).to_string();
-    let mut inserting = Duration::ZERO;
+    let (mut inserting, mut cpu) = (Duration::ZERO, Duration::ZERO);
     let mut events = 0u64;
     let mut n = 0usize;
     while inserting < duration {
@@ -612,18 +633,20 @@ fn store_inserts(
                 }
             })
             .collect();
-        let started = Instant::now();
+        let (started, cpu_before) = (Instant::now(), thread_cpu());
         let outcomes = store.insert_batches(&batches)?;
         inserting += started.elapsed();
+        cpu += thread_cpu() - cpu_before;
         events += outcomes.iter().map(|o| o.stored).sum::<u64>();
     }
     Ok(SqliteResult {
         events_per_sec: events as f64 / inserting.as_secs_f64(),
+        cpu_us_per_event: cpu.as_secs_f64() * 1e6 / events as f64,
     })
 }
 
 /// The rows the collector stores for the same batches — every column of each vital, the
-/// API calls' blocks and their ids' counter sets, and the page-view and latest-report rows — written with
+/// API calls' blocks and their ids' counter sets, and the page view's bookkeeping row — written with
 /// rusqlite straight into a database the
 /// collector's own `SqliteStore` created (so the schema, keys and indexes are its), with
 /// its pragmas and its checkpointer, `group` batches per transaction. SQLite's ceiling on this disk for these
@@ -644,7 +667,7 @@ fn raw_sqlite_inserts(
     conn.pragma_update(None, "cache_size", -65_536)?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let browser = browser_family(Some(USER_AGENT));
-    let mut inserting = Duration::ZERO;
+    let (mut inserting, mut cpu) = (Duration::ZERO, Duration::ZERO);
     let mut events = 0u64;
     let mut n = 0usize;
     while inserting < duration {
@@ -658,12 +681,13 @@ fn raw_sqlite_inserts(
             })
             .collect();
         let received_ms = now_ms() as i64;
-        let started = Instant::now();
+        let (started, cpu_before) = (Instant::now(), thread_cpu());
         let tx = conn.transaction()?;
         {
             let mut page_view = tx.prepare_cached(
-                "INSERT OR IGNORE INTO page_view_batches (site, page_view, seq, lost, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO page_views
+                     (site, page_view, seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut vital = tx.prepare_cached(
                 "INSERT OR IGNORE INTO vitals (site, id, page_view, page, route, device,
@@ -672,19 +696,8 @@ fn raw_sqlite_inserts(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
                      ?16, ?17)",
             )?;
-            let mut page_view_seq = tx.prepare_cached(
-                "INSERT INTO page_view_seqs (site, page_view, max_seq, batches, received_ms)
-                 VALUES (?1, ?2, ?3, 1, ?4)",
-            )?;
-            let mut latest_report = tx.prepare_cached(
-                "INSERT INTO latest_reports (site, page_view, name, id, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
             let mut api_call_id =
                 tx.prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?;
-            let mut api_call_counters = tx.prepare_cached(
-                "INSERT INTO api_call_counters (site, prefix, counters) VALUES (?1, ?2, ?3)",
-            )?;
             let mut api_call_block = tx.prepare_cached(
                 "INSERT INTO api_call_blocks (site, minute, page_view, route, device, browser,
                      connection, navigation_type, received_ms, calls)
@@ -692,29 +705,21 @@ fn raw_sqlite_inserts(
             )?;
             for batch in &batches {
                 let context = &batch.context;
-                page_view.execute(rusqlite::params![
-                    batch.site,
-                    batch.page_view,
-                    batch.seq,
-                    batch.lost,
-                    received_ms
-                ])?;
-                page_view_seq.execute(rusqlite::params![
-                    batch.site,
-                    batch.page_view,
-                    batch.seq,
-                    received_ms
-                ])?;
+                // The page view's one bookkeeping row: its batches' seqs, the CLS and INP
+                // reports that count, and its call ids (below).
+                let mut seqs = CounterSet::default();
+                seqs.insert(u64::from(batch.seq));
+                let latest = |name: VitalName| {
+                    batch
+                        .vitals
+                        .iter()
+                        .find(|v| v.name == name)
+                        .map(|v| (v.id.as_str(), v.ts as i64))
+                        .unzip()
+                };
+                let ((cls_id, cls_ts), (inp_id, inp_ts)) =
+                    (latest(VitalName::Cls), latest(VitalName::Inp));
                 for v in &batch.vitals {
-                    if matches!(v.name, VitalName::Cls | VitalName::Inp) {
-                        latest_report.execute(rusqlite::params![
-                            batch.site,
-                            batch.page_view,
-                            v.name.as_str(),
-                            v.id,
-                            v.ts as i64
-                        ])?;
-                    }
                     let attribution = v
                         .attribution
                         .as_ref()
@@ -740,8 +745,8 @@ fn raw_sqlite_inserts(
                         attribution,
                     ])?;
                 }
-                // The collector's dedup layout: counter-shaped ids as one set per prefix,
-                // any other id as a row.
+                // The collector's dedup layout: counter-shaped ids as one set in their
+                // prefix's page-view row, any other id as a row.
                 let mut counters: std::collections::BTreeMap<&str, CounterSet> =
                     std::collections::BTreeMap::new();
                 for a in &batch.api_calls {
@@ -754,10 +759,28 @@ fn raw_sqlite_inserts(
                         }
                     }
                 }
+                let own_calls = counters.remove(batch.page_view.as_str());
+                page_view.execute(rusqlite::params![
+                    batch.site,
+                    batch.page_view,
+                    seqs.encode(),
+                    received_ms,
+                    cls_id,
+                    cls_ts,
+                    inp_id,
+                    inp_ts,
+                    own_calls.map(|set| set.encode())
+                ])?;
                 for (prefix, set) in counters {
-                    api_call_counters.execute(rusqlite::params![
+                    page_view.execute(rusqlite::params![
                         batch.site,
                         prefix,
+                        CounterSet::default().encode(),
+                        received_ms,
+                        None::<&str>,
+                        None::<i64>,
+                        None::<&str>,
+                        None::<i64>,
                         set.encode()
                     ])?;
                 }
@@ -786,8 +809,10 @@ fn raw_sqlite_inserts(
         }
         tx.commit()?;
         inserting += started.elapsed();
+        cpu += thread_cpu() - cpu_before;
     }
     Ok(SqliteResult {
         events_per_sec: events as f64 / inserting.as_secs_f64(),
+        cpu_us_per_event: cpu.as_secs_f64() * 1e6 / events as f64,
     })
 }

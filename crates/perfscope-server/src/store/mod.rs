@@ -8,6 +8,7 @@ mod cardinality;
 mod clickhouse;
 mod export;
 mod ingest_rollup;
+mod page_views;
 mod rollup;
 pub mod seen_counters;
 pub mod sketch;

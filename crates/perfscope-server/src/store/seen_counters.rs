@@ -99,6 +99,18 @@ impl CounterSet {
         self.ranges.is_empty()
     }
 
+    /// How many counters the set holds (saturating at `u64::MAX`).
+    pub fn len(&self) -> u64 {
+        self.ranges
+            .iter()
+            .fold(0u64, |n, &(first, last)| n.saturating_add(last - first + 1))
+    }
+
+    /// The greatest counter, if any.
+    pub fn max(&self) -> Option<u64> {
+        self.ranges.last().map(|&(_, last)| last)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut next = 0u64;
         let deltas = self

@@ -5,11 +5,12 @@ use super::api_call_block::{self, NewCall, StoredCall};
 use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyKind};
 use super::export::ApiCallSample;
 use super::ingest_rollup::{Cell, CellKey, RollupBatch, API, VITAL};
+use super::page_views::{self, LatestReport, PageView, PageViews};
 use super::rollup::{
     coarsest_within, dimension_column, filter_value, filtered_dimensions, plan, Grouping, Level,
     Source,
 };
-use super::seen_counters::{split_counter_id, CounterSet};
+use super::seen_counters::split_counter_id;
 use super::sketch::{nearest_rank, Sketch};
 use super::summary::{
     endpoint_summary, slowest_first, top_breakdown_rows, top_targets, vital_summary,
@@ -28,6 +29,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{
     params, CachedStatement, Connection, OpenFlags, OptionalExtension, Statement, Transaction,
+    TransactionBehavior,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -36,7 +38,7 @@ use std::sync::Mutex;
 
 /// Bumped when the schema changes incompatibly; a file from another version is refused
 /// with a message instead of failing on its first query.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Columns every raw table starts with: the event's identity and its page context.
 const CONTEXT_COLUMNS: &str = "
@@ -61,11 +63,10 @@ const CONTEXT_LEN: usize = 13;
 /// time scans. API calls are kept in blocks (`api_call_blocks`).
 const RAW_TABLES: [&str; 4] = ["long_frames", "custom_metrics", "assets", "memory"];
 
-/// Besides raw events and rollups: `page_view_seqs` keeps per page view the highest `seq`
-/// and the batches received, so each commit updates a site's missing-batch count
-/// instead of a query counting gaps over every batch; `latest_reports` names per page
-/// view the CLS and INP report that counts, so a later one finds what to replace with
-/// one key lookup (vitals of other names never look).
+/// Besides raw events and rollups: `page_views` (`page_views.rs`) keeps per page view
+/// the batches received, so each commit updates a site's missing-batch count instead of
+/// a query counting gaps over every batch, and the CLS and INP report that counts, so a
+/// later one finds what to replace with one key lookup.
 fn schema() -> String {
     let rollup = |level: &str| {
         format!(
@@ -106,31 +107,7 @@ CREATE TABLE IF NOT EXISTS known_keys (
     key TEXT NOT NULL,
     PRIMARY KEY (site, kind, key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS page_view_batches (
-    site TEXT NOT NULL,
-    page_view TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    lost INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
-    PRIMARY KEY (site, page_view, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS page_view_batches_by_time ON page_view_batches (site, received_ms);
-CREATE TABLE IF NOT EXISTS page_view_seqs (
-    site TEXT NOT NULL,
-    page_view TEXT NOT NULL,
-    max_seq INTEGER NOT NULL,
-    batches INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
-    PRIMARY KEY (site, page_view)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latest_reports (
-    site TEXT NOT NULL,
-    page_view TEXT NOT NULL,
-    name TEXT NOT NULL,
-    id TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    PRIMARY KEY (site, page_view, name)
-) WITHOUT ROWID;
+{page_views}
 CREATE TABLE IF NOT EXISTS vitals ({CONTEXT_COLUMNS},
     name TEXT NOT NULL,
     value REAL NOT NULL,
@@ -144,12 +121,6 @@ CREATE TABLE IF NOT EXISTS api_call_ids (
     site TEXT NOT NULL,
     id TEXT NOT NULL,
     PRIMARY KEY (site, id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS api_call_counters (
-    site TEXT NOT NULL,
-    prefix TEXT NOT NULL,
-    counters BLOB NOT NULL,
-    PRIMARY KEY (site, prefix)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS api_call_blocks (
     site TEXT NOT NULL,
@@ -199,7 +170,8 @@ CREATE INDEX IF NOT EXISTS memory_by_time ON memory (site, ts);
 ",
         rollup("minute"),
         rollup("hour"),
-        rollup("day")
+        rollup("day"),
+        page_views = page_views::SCHEMA,
     )
 }
 
@@ -502,11 +474,7 @@ fn insert_all(
         "memory",
         &["used_js_heap", "total_js_heap", "js_heap_limit"],
     ))?;
-    let mut page_view_batch = tx.prepare_cached(
-        "INSERT OR IGNORE INTO page_view_batches (site, page_view, seq, lost, received_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut seqs = PageViewSeqs::prepare(tx)?;
+    let mut page_views = PageViews::prepare(tx)?;
     let mut replacements = Replacements::prepare(tx)?;
     let mut keys = KnownKeys(tx);
     // A commit carries the same few endpoints many times over: each is admitted (and
@@ -531,18 +499,10 @@ fn insert_all(
             viewport_height: batch.context.viewport_height,
             received_ms: accepted.received_ms,
         };
-        let new_batch = page_view_batch.execute(params![
-            batch.site,
-            batch.page_view,
-            batch.seq,
-            batch.lost,
-            accepted.received_ms
-        ])? > 0;
-        let missing = if new_batch {
-            seqs.add(batch, accepted.received_ms)?
-        } else {
-            0
-        };
+        let page_view = page_views.get(&batch.site, &batch.page_view)?;
+        let added = page_view.add_batch(batch.seq, accepted.received_ms);
+        let new_batch = added.is_some();
+        let missing = added.unwrap_or(0);
         let contexts = rollups.contexts_for(
             ctx.site,
             &ctx.route,
@@ -578,7 +538,7 @@ fn insert_all(
                 &[&v.name.as_str(), &v.value, &target, &attribution],
             )?;
             if count(vital.raw_execute()?, ts, &mut outcome)
-                && replacements.counts(&mut rollups, &ctx, v, ts)?
+                && replacements.counts(&mut rollups, &ctx, page_view, v, ts)?
             {
                 let rating = v.name.rate(v.value);
                 rollups.add(
@@ -604,7 +564,8 @@ fn insert_all(
         let mut new_calls: Vec<NewCall<'_>> = Vec::with_capacity(batch.api_calls.len());
         for a in &batch.api_calls {
             let ts = event_ts(a.ts);
-            let fresh = seen_calls.record(&batch.site, &a.id)?;
+            let fresh =
+                seen_calls.record(&mut page_views, &batch.site, &a.id, accepted.received_ms)?;
             if count(usize::from(fresh), ts, &mut outcome) {
                 let endpoint =
                     &endpoints[&(batch.site.as_str(), a.method.as_str(), a.path.as_str())];
@@ -694,128 +655,54 @@ fn insert_all(
             delta.missing_batches
         ])?;
     }
-    seen_calls.flush()?;
+    page_views.flush()?;
     write_rollups(tx, rollups)?;
     Ok(outcomes)
 }
 
-/// The API call ids a site has stored: counter-shaped ids as a set per prefix in
-/// `api_call_counters` (read once and written once per prefix a commit touches), any
-/// other id as its own row in `api_call_ids`.
+/// The API call ids a site has stored: counter-shaped ids as a set in their prefix's
+/// `page_views` row (read once and written once per prefix a commit touches), any other
+/// id as its own row in `api_call_ids`.
 struct SeenCalls<'t> {
-    read_counters: CachedStatement<'t>,
-    write_counters: CachedStatement<'t>,
-    delete_counters: CachedStatement<'t>,
     insert_id: CachedStatement<'t>,
     delete_id: CachedStatement<'t>,
-    /// Counter sets loaded in this transaction, and whether they changed.
-    sets: Vec<SeenSet>,
-    index: foldhash::HashMap<(String, String), usize>,
-}
-
-struct SeenSet {
-    site: String,
-    prefix: String,
-    counters: CounterSet,
-    changed: bool,
 }
 
 impl<'t> SeenCalls<'t> {
     fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<SeenCalls<'t>> {
         Ok(SeenCalls {
-            read_counters: tx.prepare_cached(
-                "SELECT counters FROM api_call_counters WHERE site = ?1 AND prefix = ?2",
-            )?,
-            write_counters: tx.prepare_cached(
-                "INSERT OR REPLACE INTO api_call_counters (site, prefix, counters)
-                 VALUES (?1, ?2, ?3)",
-            )?,
-            delete_counters: tx
-                .prepare_cached("DELETE FROM api_call_counters WHERE site = ?1 AND prefix = ?2")?,
             insert_id: tx
                 .prepare_cached("INSERT OR IGNORE INTO api_call_ids (site, id) VALUES (?1, ?2)")?,
             delete_id: tx.prepare_cached("DELETE FROM api_call_ids WHERE site = ?1 AND id = ?2")?,
-            sets: Vec::new(),
-            index: Default::default(),
         })
     }
 
-    /// The counter set of `(site, prefix)`, loaded on first use. A batch's calls share
-    /// one prefix, so the last set used is checked before the map.
-    fn set(&mut self, site: &str, prefix: &str) -> anyhow::Result<&mut SeenSet> {
-        let last = self
-            .sets
-            .len()
-            .checked_sub(1)
-            .filter(|&i| self.sets[i].site == site && self.sets[i].prefix == prefix);
-        let i = match last {
-            Some(i) => i,
-            None => match self.index.get(&(site.to_string(), prefix.to_string())) {
-                Some(&i) => i,
-                None => {
-                    let stored: Option<Vec<u8>> = self
-                        .read_counters
-                        .query_row(params![site, prefix], |row| row.get(0))
-                        .optional()?;
-                    let counters = match stored {
-                        Some(blob) => {
-                            CounterSet::decode(&blob).context("reading an api_call_counters row")?
-                        }
-                        None => CounterSet::default(),
-                    };
-                    self.index
-                        .insert((site.to_string(), prefix.to_string()), self.sets.len());
-                    self.sets.push(SeenSet {
-                        site: site.to_string(),
-                        prefix: prefix.to_string(),
-                        counters,
-                        changed: false,
-                    });
-                    self.sets.len() - 1
-                }
-            },
-        };
-        Ok(&mut self.sets[i])
-    }
-
     /// Records a call id; false when the site had stored it before.
-    fn record(&mut self, site: &str, id: &str) -> anyhow::Result<bool> {
+    fn record(
+        &mut self,
+        page_views: &mut PageViews<'_>,
+        site: &str,
+        id: &str,
+        received_ms: i64,
+    ) -> anyhow::Result<bool> {
         let Some((prefix, counter)) = split_counter_id(id) else {
             return Ok(self.insert_id.execute(params![site, id])? > 0);
         };
-        let set = self.set(site, prefix)?;
-        let fresh = set.counters.insert(counter);
-        set.changed |= fresh;
-        Ok(fresh)
+        Ok(page_views.get(site, prefix)?.add_call(counter, received_ms))
     }
 
     /// Forgets a call id retention removed, so a late retry is stored again.
-    fn forget(&mut self, site: &str, id: &str) -> anyhow::Result<()> {
+    fn forget(
+        &mut self,
+        page_views: &mut PageViews<'_>,
+        site: &str,
+        id: &str,
+    ) -> anyhow::Result<()> {
         let Some((prefix, counter)) = split_counter_id(id) else {
             self.delete_id.execute(params![site, id])?;
             return Ok(());
         };
-        let set = self.set(site, prefix)?;
-        set.changed |= set.counters.remove(counter);
-        Ok(())
-    }
-
-    /// Writes back every set that changed; call before the transaction commits.
-    fn flush(&mut self) -> anyhow::Result<()> {
-        for set in self.sets.iter().filter(|set| set.changed) {
-            if set.counters.is_empty() {
-                self.delete_counters
-                    .execute(params![set.site, set.prefix])?;
-            } else {
-                self.write_counters.execute(params![
-                    set.site,
-                    set.prefix,
-                    set.counters.encode()
-                ])?;
-            }
-        }
-        self.sets.clear();
-        self.index.clear();
+        page_views.get(site, prefix)?.forget_call(counter);
         Ok(())
     }
 }
@@ -857,50 +744,6 @@ struct SiteDelta {
     missing_batches: i64,
 }
 
-/// Per page view, the highest `seq` and the number of distinct batches received.
-struct PageViewSeqs<'t> {
-    read: CachedStatement<'t>,
-    write: CachedStatement<'t>,
-}
-
-impl<'t> PageViewSeqs<'t> {
-    fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<PageViewSeqs<'t>> {
-        Ok(PageViewSeqs {
-            read: tx.prepare_cached(
-                "SELECT max_seq, batches FROM page_view_seqs WHERE site = ?1 AND page_view = ?2",
-            )?,
-            write: tx.prepare_cached(
-                "INSERT INTO page_view_seqs (site, page_view, max_seq, batches, received_ms)
-                 VALUES (?1, ?2, ?3, 1, ?4)
-                 ON CONFLICT (site, page_view) DO UPDATE SET
-                     max_seq = max(max_seq, excluded.max_seq), batches = batches + 1,
-                     received_ms = max(received_ms, excluded.received_ms)",
-            )?,
-        })
-    }
-
-    /// Records a batch not seen before; returns how the page view's missing batches
-    /// (`max_seq + 1 - batches`) changed: a gap it opened, or -1 for a gap it filled.
-    fn add(&mut self, batch: &perfscope_model::Batch, received_ms: i64) -> anyhow::Result<i64> {
-        let seq = i64::from(batch.seq);
-        let before: Option<(i64, i64)> = self
-            .read
-            .query_row(params![batch.site, batch.page_view], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()?;
-        self.write
-            .execute(params![batch.site, batch.page_view, seq, received_ms])?;
-        Ok(match before {
-            None => seq,
-            Some((max_seq, batches)) => {
-                let after = max_seq.max(seq) + 1 - (batches + 1);
-                after - (max_seq + 1 - batches)
-            }
-        })
-    }
-}
-
 /// Page-view context of a stored vital, as read back to take it out of its rollups.
 struct StoredVital {
     ts: i64,
@@ -915,8 +758,6 @@ struct StoredVital {
 /// CLS and INP are reported again, with new ids, each time the page is hidden with a
 /// changed value; a page view counts once per metric, with its latest report.
 struct Replacements<'t> {
-    latest: CachedStatement<'t>,
-    set_latest: CachedStatement<'t>,
     stored: CachedStatement<'t>,
     supersede: CachedStatement<'t>,
 }
@@ -924,16 +765,6 @@ struct Replacements<'t> {
 impl<'t> Replacements<'t> {
     fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<Replacements<'t>> {
         Ok(Replacements {
-            latest: tx.prepare_cached(
-                "SELECT id, ts FROM latest_reports
-                 WHERE site = ?1 AND page_view = ?2 AND name = ?3",
-            )?,
-            set_latest: tx.prepare_cached(
-                "INSERT INTO latest_reports (site, page_view, name, id, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (site, page_view, name) DO UPDATE SET
-                     id = excluded.id, ts = excluded.ts",
-            )?,
             stored: tx.prepare_cached(
                 "SELECT ts, value, route, device, browser, connection, navigation_type
                  FROM vitals WHERE site = ?1 AND id = ?2",
@@ -951,6 +782,7 @@ impl<'t> Replacements<'t> {
         &mut self,
         rollups: &mut RollupBatch,
         ctx: &PageContext<'_>,
+        page_view: &mut PageView,
         v: &perfscope_model::VitalEvent,
         ts: i64,
     ) -> anyhow::Result<bool> {
@@ -958,14 +790,12 @@ impl<'t> Replacements<'t> {
             return Ok(true);
         }
         let name = v.name.as_str();
-        let latest: Option<(String, i64)> = self
-            .latest
-            .query_row(params![ctx.site, ctx.page_view, name], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()?;
-        if let Some((previous, previous_ts)) = latest {
-            if previous_ts > ts {
+        if let Some(LatestReport {
+            id: previous,
+            ts: previous_ts,
+        }) = page_view.latest(v.name)
+        {
+            if *previous_ts > ts {
                 self.supersede.execute(params![ctx.site, v.id])?;
                 return Ok(false);
             }
@@ -1010,8 +840,14 @@ impl<'t> Replacements<'t> {
                 );
             }
         }
-        self.set_latest
-            .execute(params![ctx.site, ctx.page_view, name, v.id, ts])?;
+        page_view.set_latest(
+            v.name,
+            LatestReport {
+                id: v.id.clone(),
+                ts,
+            },
+            ctx.received_ms,
+        );
         Ok(true)
     }
 }
@@ -1537,7 +1373,10 @@ impl Store for SqliteStore {
     fn insert_batches(&self, batches: &[AcceptedBatch]) -> anyhow::Result<Vec<InsertOutcome>> {
         let mut writer = lock(&self.writer);
         let Writer { conn, guard } = &mut *writer;
-        let tx = conn.transaction()?;
+        // Takes the write lock up front: a transaction that read first and then wrote
+        // would get SQLITE_BUSY at once, without waiting, whenever the checkpointer's
+        // RESTART holds that lock (SQLite calls no busy handler for that upgrade).
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         match insert_all(&tx, guard, batches) {
             Ok(outcomes) => match tx.commit() {
                 Ok(()) => {
@@ -1843,7 +1682,10 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> anyhow::Result<RetentionReport> {
         let mut writer = lock(&self.writer);
-        let tx = writer.conn.transaction()?;
+        // Immediate for the same reason as a group commit: it reads before it writes.
+        let tx = writer
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut report = RetentionReport::default();
         let sites: Vec<String> = tx
             .prepare("SELECT site FROM sites")?
@@ -1865,18 +1707,12 @@ impl Store for SqliteStore {
                 )? as u64;
             }
             report.raw += expire_api_calls(&tx, site, raw_cutoff)?;
-            tx.execute(
-                "DELETE FROM page_view_batches WHERE site = ?1 AND received_ms < ?2",
-                params![site, raw_cutoff],
-            )?;
             // The site's lost and missing counts are kept; only the bookkeeping that a
             // page view's next batch or report would need goes with its raw events.
+            // A row whose call ids are not all expired (a call stamped later than it
+            // was received) stays until they are, so a retry of those is still known.
             tx.execute(
-                "DELETE FROM page_view_seqs WHERE site = ?1 AND received_ms < ?2",
-                params![site, raw_cutoff],
-            )?;
-            tx.execute(
-                "DELETE FROM latest_reports WHERE site = ?1 AND ts < ?2",
+                "DELETE FROM page_views WHERE site = ?1 AND received_ms < ?2 AND calls IS NULL",
                 params![site, raw_cutoff],
             )?;
             for level in Level::ALL {
@@ -1919,6 +1755,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
         "SELECT rowid, calls FROM api_call_blocks WHERE site = ?1 AND minute < ?2",
     )?;
     let mut seen_calls = SeenCalls::prepare(tx)?;
+    let mut page_views = PageViews::prepare(tx)?;
     let mut delete = tx.prepare_cached("DELETE FROM api_call_blocks WHERE rowid = ?1")?;
     let mut rewrite =
         tx.prepare_cached("UPDATE api_call_blocks SET calls = ?2 WHERE rowid = ?1")?;
@@ -1931,7 +1768,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
         let (old, kept): (Vec<&StoredCall>, Vec<&StoredCall>) =
             calls.iter().partition(|call| call.ts < cutoff);
         for call in &old {
-            seen_calls.forget(site, &call.id)?;
+            seen_calls.forget(&mut page_views, site, &call.id)?;
         }
         removed += old.len() as u64;
         if kept.is_empty() {
@@ -1940,7 +1777,7 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
             rewrite.execute(params![rowid, api_call_block::reencode(&kept)])?;
         }
     }
-    seen_calls.flush()?;
+    page_views.flush()?;
     Ok(removed)
 }
 
@@ -1998,6 +1835,31 @@ mod tests {
             .unwrap()
             .query_row(sql, [], |row| row.get(0))
             .unwrap()
+    }
+
+    /// The checkpointer's RESTART holds the write lock for a moment; a group commit
+    /// that comes then must wait for it, not fail its whole group.
+    #[test]
+    fn a_group_commit_waits_for_another_connection_holding_the_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let mut other = Connection::open(&path).unwrap();
+        let (held, holding) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let tx = other
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .unwrap();
+            held.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            tx.commit().unwrap();
+        });
+        holding.recv().unwrap();
+        let outcomes = store
+            .insert_batches(&[accepted("pv", vec![lcp("pv-0", 1000, 1800.0)])])
+            .unwrap();
+        assert_eq!(outcomes[0].stored, 1);
+        holder.join().unwrap();
     }
 
     #[test]
@@ -2212,7 +2074,10 @@ mod tests {
             .unwrap();
         assert_eq!(outcome(&first[0]), (3, 0));
         assert_eq!(
-            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            count_rows(
+                &store,
+                "SELECT COUNT(*) FROM page_views WHERE calls IS NOT NULL"
+            ),
             1
         );
         assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_ids"), 0);
@@ -2253,13 +2118,19 @@ mod tests {
             .insert_batches(&[batch.clone(), gone.clone()])
             .unwrap();
         assert_eq!(
-            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            count_rows(
+                &store,
+                "SELECT COUNT(*) FROM page_views WHERE calls IS NOT NULL"
+            ),
             2
         );
         let policy = crate::config::RetentionConfig::default().policy();
         assert_eq!(store.enforce_retention(&policy, now).unwrap().raw, 4);
         assert_eq!(
-            count_rows(&store, "SELECT COUNT(*) FROM api_call_counters"),
+            count_rows(
+                &store,
+                "SELECT COUNT(*) FROM page_views WHERE calls IS NOT NULL"
+            ),
             1,
             "the emptied page view's row is deleted"
         );
