@@ -11,8 +11,14 @@
 //! row, read once and written once per page view a commit touches, keeps one tree. The
 //! row of a call id's prefix is found from the id alone, whichever batch carries it, so
 //! a prefix that names no page view simply has a row with no batches.
+//!
+//! Both sets are capped at `MAX_RANGES` ranges, so a client sending every other number
+//! cannot make one row grow without end. Past the cap, call ids keep exact dedup as rows
+//! of `api_call_ids` (the row remembers that it spilled, so an id is always looked up
+//! where it was put), and a batch whose seq would open another range is counted as new
+//! without being remembered: only such a client's own missing-batch count can be off.
 
-use super::seen_counters::CounterSet;
+use super::seen_counters::{CounterSet, Insert, MAX_RANGES};
 use anyhow::Context;
 use perfscope_model::VitalName;
 use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
@@ -30,6 +36,7 @@ CREATE TABLE IF NOT EXISTS page_views (
     inp_id TEXT,
     inp_ts INTEGER,
     calls BLOB,
+    calls_spilled INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (site, page_view)
 ) WITHOUT ROWID;";
 
@@ -48,7 +55,19 @@ pub(super) struct PageView {
     cls: Option<LatestReport>,
     inp: Option<LatestReport>,
     calls: CounterSet,
+    /// Set once `calls` was full: every counter not in `calls` is then a row of
+    /// `api_call_ids` (or new), never again added to `calls`.
+    calls_spilled: bool,
     changed: bool,
+}
+
+/// Where a call id's counter was found or put.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CallRecord {
+    Added,
+    AlreadyThere,
+    /// Its prefix's set is full: the id is deduplicated as a row of `api_call_ids`.
+    Spilled,
 }
 
 /// `max_seq + 1 - batches received`: the batches a page view is known to miss.
@@ -62,11 +81,14 @@ impl PageView {
     /// missing batches changed (a gap it opened, or -1 for a gap it filled).
     pub fn add_batch(&mut self, seq: u32, received_ms: i64) -> Option<i64> {
         let before = missing(&self.seqs);
-        if !self.seqs.insert(u64::from(seq)) {
-            return None;
+        match self.seqs.insert_capped(u64::from(seq), MAX_RANGES) {
+            Insert::AlreadyThere => None,
+            Insert::Full => Some(0),
+            Insert::Added => {
+                self.touch(received_ms);
+                Some(missing(&self.seqs) - before)
+            }
         }
-        self.touch(received_ms);
-        Some(missing(&self.seqs) - before)
     }
 
     /// The counting report of CLS or INP; `None` for other vitals.
@@ -89,22 +111,45 @@ impl PageView {
         self.touch(received_ms);
     }
 
-    /// Records the call id `{page_view}-{counter}`; false when it was stored before.
-    pub fn add_call(&mut self, counter: u64, received_ms: i64) -> bool {
-        let fresh = self.calls.insert(counter);
-        if fresh {
-            self.touch(received_ms);
+    /// Records the call id `{page_view}-{counter}`, or says it belongs in
+    /// `api_call_ids`.
+    pub fn add_call(&mut self, counter: u64, received_ms: i64) -> CallRecord {
+        if self.calls_spilled {
+            return if self.calls.contains(counter) {
+                CallRecord::AlreadyThere
+            } else {
+                CallRecord::Spilled
+            };
         }
-        fresh
+        match self.calls.insert_capped(counter, MAX_RANGES) {
+            Insert::Added => {
+                self.touch(received_ms);
+                CallRecord::Added
+            }
+            Insert::AlreadyThere => CallRecord::AlreadyThere,
+            Insert::Full => {
+                self.calls_spilled = true;
+                self.touch(received_ms);
+                CallRecord::Spilled
+            }
+        }
     }
 
-    /// Forgets a call id retention removed, so a late retry is stored again.
-    pub fn forget_call(&mut self, counter: u64) {
-        self.changed |= self.calls.remove(counter);
+    /// Forgets a call id retention removed, so a late retry is stored again; false
+    /// when it is not in the set but may be a row of `api_call_ids`.
+    pub fn forget_call(&mut self, counter: u64) -> bool {
+        let removed = self.calls.remove(counter);
+        self.changed |= removed;
+        removed || !self.calls_spilled
     }
 
+    /// A spilled row stays: it is what sends its prefix's ids to `api_call_ids`.
     fn is_empty(&self) -> bool {
-        self.seqs.is_empty() && self.calls.is_empty() && self.cls.is_none() && self.inp.is_none()
+        self.seqs.is_empty()
+            && self.calls.is_empty()
+            && !self.calls_spilled
+            && self.cls.is_none()
+            && self.inp.is_none()
     }
 
     fn touch(&mut self, received_ms: i64) {
@@ -129,13 +174,14 @@ impl<'t> PageViews<'t> {
     pub fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<PageViews<'t>> {
         Ok(PageViews {
             read: tx.prepare_cached(
-                "SELECT seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls FROM page_views
-                 WHERE site = ?1 AND page_view = ?2",
+                "SELECT seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls, calls_spilled
+                 FROM page_views WHERE site = ?1 AND page_view = ?2",
             )?,
             write: tx.prepare_cached(
                 "INSERT OR REPLACE INTO page_views
-                     (site, page_view, seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     (site, page_view, seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls,
+                      calls_spilled)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
             delete: tx
                 .prepare_cached("DELETE FROM page_views WHERE site = ?1 AND page_view = ?2")?,
@@ -166,6 +212,7 @@ impl<'t> PageViews<'t> {
             Option<String>,
             Option<i64>,
             Option<Vec<u8>>,
+            bool,
         );
         let stored: Option<Stored> = self
             .read
@@ -178,26 +225,30 @@ impl<'t> PageViews<'t> {
                     row.get(4)?,
                     row.get(5)?,
                     row.get(6)?,
+                    row.get(7)?,
                 ))
             })
             .optional()?;
         let report = |id: Option<String>, ts: Option<i64>| Some(LatestReport { id: id?, ts: ts? });
         let row = match stored {
-            Some((seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls)) => PageView {
-                site: key.0.clone(),
-                page_view: key.1.clone(),
-                seqs: CounterSet::decode(&seqs).context("reading a page_views row")?,
-                received_ms,
-                cls: report(cls_id, cls_ts),
-                inp: report(inp_id, inp_ts),
-                calls: match calls {
-                    Some(blob) => {
-                        CounterSet::decode(&blob).context("reading a page_views row's calls")?
-                    }
-                    None => CounterSet::default(),
-                },
-                changed: false,
-            },
+            Some((seqs, received_ms, cls_id, cls_ts, inp_id, inp_ts, calls, calls_spilled)) => {
+                PageView {
+                    site: key.0.clone(),
+                    page_view: key.1.clone(),
+                    seqs: CounterSet::decode(&seqs).context("reading a page_views row")?,
+                    received_ms,
+                    cls: report(cls_id, cls_ts),
+                    inp: report(inp_id, inp_ts),
+                    calls: match calls {
+                        Some(blob) => {
+                            CounterSet::decode(&blob).context("reading a page_views row's calls")?
+                        }
+                        None => CounterSet::default(),
+                    },
+                    calls_spilled,
+                    changed: false,
+                }
+            }
             None => PageView {
                 site: key.0.clone(),
                 page_view: key.1.clone(),
@@ -206,6 +257,7 @@ impl<'t> PageViews<'t> {
                 cls: None,
                 inp: None,
                 calls: CounterSet::default(),
+                calls_spilled: false,
                 changed: false,
             },
         };
@@ -235,7 +287,8 @@ impl<'t> PageViews<'t> {
                 cls_ts,
                 inp_id,
                 inp_ts,
-                calls
+                calls,
+                row.calls_spilled
             ])?;
         }
         self.rows.clear();
@@ -258,6 +311,7 @@ mod tests {
             cls: None,
             inp: None,
             calls: CounterSet::default(),
+            calls_spilled: false,
             changed: false,
         }
     }
@@ -279,6 +333,33 @@ mod tests {
         let mut page_view = empty();
         assert_eq!(page_view.add_batch(2, 10), Some(2));
         assert_eq!(page_view.add_batch(0, 10), Some(-1));
+    }
+
+    #[test]
+    fn past_the_cap_seqs_count_as_new_and_call_ids_spill_for_good() {
+        let mut page_view = empty();
+        // Every other seq: each opens a range until the cap.
+        for n in 0..MAX_RANGES as u32 {
+            assert!(page_view.add_batch(2 * n, 1).is_some());
+        }
+        assert_eq!(page_view.seqs.range_count(), MAX_RANGES);
+        assert_eq!(page_view.add_batch(10_001, 1), Some(0));
+        assert_eq!(page_view.add_batch(1, 1), Some(-1), "fills a gap as before");
+
+        for n in 0..MAX_RANGES as u64 {
+            assert_eq!(page_view.add_call(2 * n, 1), CallRecord::Added);
+        }
+        let past = 2 * MAX_RANGES as u64 + 1;
+        assert_eq!(page_view.add_call(past, 1), CallRecord::Spilled);
+        // Once spilled, even a counter that would join a range goes to the id rows,
+        // so a counter is never in both places.
+        assert_eq!(page_view.add_call(1, 1), CallRecord::Spilled);
+        assert_eq!(page_view.add_call(0, 1), CallRecord::AlreadyThere);
+        assert!(page_view.forget_call(0));
+        assert!(!page_view.forget_call(1), "may be an id row");
+        page_view.seqs = CounterSet::default();
+        page_view.calls = CounterSet::default();
+        assert!(!page_view.is_empty(), "a spilled row is kept");
     }
 
     #[test]

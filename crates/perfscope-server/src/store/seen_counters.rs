@@ -24,6 +24,20 @@ pub fn split_counter_id(id: &str) -> Option<(&str, u64)> {
     digits.parse().ok().map(|counter| (prefix, counter))
 }
 
+/// Ranges one set may hold. An honest page view's counters form a handful of ranges
+/// (gaps are batches still in flight or lost); a client that sends every other counter
+/// would otherwise grow one row, read and rewritten at each of its batches, without end.
+pub const MAX_RANGES: usize = 256;
+
+/// What `insert_capped` did with a counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Insert {
+    Added,
+    AlreadyThere,
+    /// Not added: it would have opened a range past the cap.
+    Full,
+}
+
 /// Sorted, disjoint, non-adjacent inclusive ranges of counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CounterSet {
@@ -50,13 +64,18 @@ impl CounterSet {
 
     /// Adds `counter`; false when it was already there.
     pub fn insert(&mut self, counter: u64) -> bool {
+        self.insert_capped(counter, usize::MAX) == Insert::Added
+    }
+
+    /// Adds `counter` unless that would make more than `max_ranges` ranges.
+    pub fn insert_capped(&mut self, counter: u64, max_ranges: usize) -> Insert {
         let i = self.first_ending_at_or_after(counter);
         if self
             .ranges
             .get(i)
             .is_some_and(|&(first, _)| first <= counter)
         {
-            return false;
+            return Insert::AlreadyThere;
         }
         let joins_previous = i > 0 && self.ranges[i - 1].1 + 1 == counter;
         let joins_next = self
@@ -70,9 +89,14 @@ impl CounterSet {
             }
             (true, false) => self.ranges[i - 1].1 = counter,
             (false, true) => self.ranges[i].0 = counter,
+            (false, false) if self.ranges.len() >= max_ranges => return Insert::Full,
             (false, false) => self.ranges.insert(i, (counter, counter)),
         }
-        true
+        Insert::Added
+    }
+
+    pub fn range_count(&self) -> usize {
+        self.ranges.len()
     }
 
     /// Takes `counter` out; false when it was not there.
@@ -222,6 +246,24 @@ mod tests {
             set.insert(counter);
         }
         assert!(set.encode().len() <= 3);
+    }
+
+    #[test]
+    fn a_full_set_still_grows_and_shrinks_its_ranges_but_opens_none() {
+        let mut set = CounterSet::default();
+        for counter in (0..8).map(|n| n * 10) {
+            assert_eq!(set.insert_capped(counter, 8), Insert::Added);
+        }
+        assert_eq!(set.range_count(), 8);
+        assert_eq!(set.insert_capped(35, 8), Insert::Full);
+        assert!(!set.contains(35));
+        assert_eq!(set.insert_capped(41, 8), Insert::Added, "extends 40");
+        assert_eq!(set.insert_capped(40, 8), Insert::AlreadyThere);
+        for counter in 1..10 {
+            assert_eq!(set.insert_capped(counter, 8), Insert::Added, "{counter}");
+        }
+        assert_eq!(set.range_count(), 7, "0..=10 joined");
+        assert_eq!(set.insert_capped(35, 8), Insert::Added);
     }
 
     #[test]

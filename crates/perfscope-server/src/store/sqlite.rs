@@ -5,7 +5,7 @@ use super::api_call_block::{self, NewCall, StoredCall};
 use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyKind};
 use super::export::ApiCallSample;
 use super::ingest_rollup::{Cell, CellKey, RollupBatch, API, VITAL};
-use super::page_views::{self, LatestReport, PageView, PageViews};
+use super::page_views::{self, CallRecord, LatestReport, PageView, PageViews};
 use super::rollup::{
     coarsest_within, dimension_column, filter_value, filtered_dimensions, plan, Grouping, Level,
     Source,
@@ -688,7 +688,11 @@ impl<'t> SeenCalls<'t> {
         let Some((prefix, counter)) = split_counter_id(id) else {
             return Ok(self.insert_id.execute(params![site, id])? > 0);
         };
-        Ok(page_views.get(site, prefix)?.add_call(counter, received_ms))
+        match page_views.get(site, prefix)?.add_call(counter, received_ms) {
+            CallRecord::Added => Ok(true),
+            CallRecord::AlreadyThere => Ok(false),
+            CallRecord::Spilled => Ok(self.insert_id.execute(params![site, id])? > 0),
+        }
     }
 
     /// Forgets a call id retention removed, so a late retry is stored again.
@@ -702,7 +706,9 @@ impl<'t> SeenCalls<'t> {
             self.delete_id.execute(params![site, id])?;
             return Ok(());
         };
-        page_views.get(site, prefix)?.forget_call(counter);
+        if !page_views.get(site, prefix)?.forget_call(counter) {
+            self.delete_id.execute(params![site, id])?;
+        }
         Ok(())
     }
 }
@@ -1710,9 +1716,15 @@ impl Store for SqliteStore {
             // The site's lost and missing counts are kept; only the bookkeeping that a
             // page view's next batch or report would need goes with its raw events.
             // A row whose call ids are not all expired (a call stamped later than it
-            // was received) stays until they are, so a retry of those is still known.
+            // was received) stays until they are, so a retry of those is still known;
+            // so does a spilled row while any id of its prefix is still a row.
             tx.execute(
-                "DELETE FROM page_views WHERE site = ?1 AND received_ms < ?2 AND calls IS NULL",
+                "DELETE FROM page_views
+                 WHERE site = ?1 AND received_ms < ?2 AND calls IS NULL
+                     AND (calls_spilled = 0 OR NOT EXISTS (
+                         SELECT 1 FROM api_call_ids WHERE api_call_ids.site = page_views.site
+                             AND api_call_ids.id >= page_views.page_view || '-'
+                             AND api_call_ids.id < page_views.page_view || '.'))",
                 params![site, raw_cutoff],
             )?;
             for level in Level::ALL {
@@ -2137,6 +2149,52 @@ mod tests {
         let again = store.insert_batches(&[batch, gone]).unwrap();
         let again: Vec<(u64, u64)> = again.iter().map(outcome).collect();
         assert_eq!(again, vec![(2, 1), (2, 0)]);
+    }
+
+    #[test]
+    fn every_other_counter_spills_past_the_cap_and_stays_exact() {
+        use super::super::seen_counters::MAX_RANGES;
+        let (_dir, store) = open();
+        let now = 100 * DAY_MS;
+        let cutoff = now - 7 * DAY_MS;
+        let ts = cutoff - HOUR_MS;
+        // Every other counter, one range each: the first MAX_RANGES fill the set, the
+        // rest (and, once spilled, the odd ones in between) become id rows.
+        let evens: Vec<String> = (0..MAX_RANGES + 40)
+            .map(|n| format!("pv-{}", 2 * n))
+            .collect();
+        let ids: Vec<&str> = evens.iter().map(String::as_str).collect();
+        let batches: Vec<AcceptedBatch> = ids.chunks(50).map(|c| with_calls("pv", c, ts)).collect();
+        let stored: u64 = store
+            .insert_batches(&batches)
+            .unwrap()
+            .iter()
+            .map(|o| o.stored)
+            .sum();
+        assert_eq!(stored, ids.len() as u64);
+        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_ids"), 40);
+        let odd = with_calls("pv", &["pv-1", "pv-1", "pv-3"], ts);
+        assert_eq!(outcome(&store.insert_batches(&[odd]).unwrap()[0]), (2, 1));
+        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_ids"), 42);
+        // Every id again, in other batches and commits: all duplicates.
+        let again: u64 = store
+            .insert_batches(&batches)
+            .unwrap()
+            .iter()
+            .map(|o| o.duplicates)
+            .sum();
+        assert_eq!(again, ids.len() as u64);
+        assert_eq!(
+            store.endpoints(&scope(0, now)).unwrap()[0].count,
+            ids.len() as u64 + 2
+        );
+        // Retention forgets the set's counters and the id rows, then the row itself.
+        let policy = crate::config::RetentionConfig::default().policy();
+        store.enforce_retention(&policy, now).unwrap();
+        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM api_call_ids"), 0);
+        assert_eq!(count_rows(&store, "SELECT COUNT(*) FROM page_views"), 0);
+        let back = store.insert_batches(&batches[..1]).unwrap();
+        assert_eq!(outcome(&back[0]), (50, 0), "forgotten ids are stored again");
     }
 
     #[test]
