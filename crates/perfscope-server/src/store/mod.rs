@@ -58,12 +58,17 @@ pub struct AcceptedBatch {
 pub fn summarize(store: &dyn Store, scope: Scope) -> anyhow::Result<Summary> {
     // The two questions are independent: a backend that can answer them side by side
     // (ClickHouse, over separate connections) answers in the time of the slower one.
-    let (vitals, endpoints) = std::thread::scope(|threads| {
-        let endpoints = threads.spawn(|| store.endpoints(&scope));
-        let vitals = store.vitals(&scope);
-        (vitals, endpoints.join())
-    });
-    let endpoints = endpoints.map_err(|_| anyhow::anyhow!("the endpoints query panicked"))?;
+    let (vitals, endpoints) = if store.answers_side_by_side() {
+        let (vitals, endpoints) = std::thread::scope(|threads| {
+            let endpoints = threads.spawn(|| store.endpoints(&scope));
+            let vitals = store.vitals(&scope);
+            (vitals, endpoints.join())
+        });
+        let endpoints = endpoints.map_err(|_| anyhow::anyhow!("the endpoints query panicked"))?;
+        (vitals, endpoints)
+    } else {
+        (store.vitals(&scope), store.endpoints(&scope))
+    };
     Ok(Summary {
         vitals: vitals?,
         endpoints: endpoints?,
@@ -186,4 +191,11 @@ pub trait Store: Send + Sync + 'static {
         policy: &RetentionPolicy,
         now_ms: i64,
     ) -> anyhow::Result<RetentionReport>;
+    /// Whether independent questions (the overview's vitals and endpoints) are answered
+    /// sooner side by side than one after the other: true for a backend that mostly
+    /// waits on a server, false for one that computes on this machine's own cores,
+    /// which the writer and the HTTP handlers already share.
+    fn answers_side_by_side(&self) -> bool {
+        false
+    }
 }

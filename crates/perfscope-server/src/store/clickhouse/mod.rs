@@ -811,4 +811,9 @@ impl Store for ClickHouseStore {
         self.wait_for_mutations()?;
         Ok(report)
     }
+
+    /// Each question is a few statements to the server, mostly waited for.
+    fn answers_side_by_side(&self) -> bool {
+        true
+    }
 }
