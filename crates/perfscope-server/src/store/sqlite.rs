@@ -1203,24 +1203,36 @@ fn collect(
         }
     }
     let time_of = |time: i64| by.bucket_ms.map(|b| time.div_euclid(b) * b).unwrap_or(0);
-    // Only the columns this kind fills: every column read is a call into SQLite per row,
-    // and a month's question reads thousands of rows.
-    let bucket_sql = if by.bucket_ms.is_some() {
-        "bucket"
-    } else {
-        "0"
-    };
+    // Only the columns this question needs: every column read is a few calls into
+    // SQLite per row, and a month's question reads thousands of rows. Counts first, then
+    // the group's name and time when the question groups by them.
     let counts_sql = if kind == API {
         "errors"
     } else {
         "good, needs_improvement, poor"
     };
+    // Column 0 is the sketch, then the counts, then the key columns.
+    let first_key = 1 + if kind == API { 1 } else { 3 };
+    let mut key_sql = String::new();
+    let metric_at = by.metric.then(|| {
+        key_sql.push_str(", metric");
+        first_key
+    });
+    let dimension_at = by.dimension.map(|dimension| {
+        key_sql.push_str(", ");
+        key_sql.push_str(dimension_column(dimension));
+        first_key + usize::from(by.metric)
+    });
+    let bucket_at = by.bucket_ms.map(|_| {
+        key_sql.push_str(", bucket");
+        first_key + usize::from(by.metric) + usize::from(by.dimension.is_some())
+    });
     for piece in plan(scope.range.from, scope.range.to, coarsest) {
         match piece.source {
             Source::Rollup(level) => {
                 let grouping = Grouping::for_query(level, &scope.filter, by.dimension);
                 let mut sql = format!(
-                    "SELECT metric, {dimension_sql}, {bucket_sql}, sketch, {counts_sql}
+                    "SELECT sketch, {counts_sql}{key_sql}
                      FROM {} WHERE site = ? AND grouping = ? AND kind = ?
                          AND bucket >= ? AND bucket < ?",
                     table(level)
@@ -1240,21 +1252,25 @@ fn collect(
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
                 while let Some(row) = rows.next()? {
+                    let time = match bucket_at {
+                        Some(at) => time_of(row.get(at)?),
+                        None => 0,
+                    };
                     let group = groups.entry(
-                        metric_of(by, row.get_ref(0)?.as_bytes()?),
-                        row.get_ref(1)?.as_bytes()?,
-                        time_of(row.get(2)?),
+                        key_bytes(row, metric_at)?,
+                        key_bytes(row, dimension_at)?,
+                        time,
                     )?;
                     group
                         .sketch
-                        .merge_encoded(row.get_ref(3)?.as_blob()?)
+                        .merge_encoded(row.get_ref(0)?.as_blob()?)
                         .context("reading a rollup histogram")?;
                     if kind == API {
-                        group.errors += row.get::<_, i64>(4)? as u64;
+                        group.errors += row.get::<_, i64>(1)? as u64;
                     } else {
-                        group.good += row.get::<_, i64>(4)? as u64;
-                        group.needs_improvement += row.get::<_, i64>(5)? as u64;
-                        group.poor += row.get::<_, i64>(6)? as u64;
+                        group.good += row.get::<_, i64>(1)? as u64;
+                        group.needs_improvement += row.get::<_, i64>(2)? as u64;
+                        group.poor += row.get::<_, i64>(3)? as u64;
                     }
                 }
             }
@@ -1334,6 +1350,15 @@ fn collect(
 
 fn endpoint_metric(method: &str, path: &str) -> String {
     format!("{method} {path}")
+}
+
+/// The text of column `at` of a rollup row, or the empty name of a group the question
+/// does not split by.
+fn key_bytes<'r>(row: &'r rusqlite::Row<'_>, at: Option<usize>) -> anyhow::Result<&'r [u8]> {
+    match at {
+        Some(at) => Ok(row.get_ref(at)?.as_bytes()?),
+        None => Ok(b""),
+    }
 }
 
 /// Calls `visit` with each raw API call of `scope`'s site and filter whose `ts` is in
