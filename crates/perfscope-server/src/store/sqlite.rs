@@ -190,8 +190,8 @@ struct Writer {
 }
 
 /// Writes go through one connection and reads through a small pool of others, so that
-/// WAL lets dashboard queries run while the writer commits, and side by side with each
-/// other (the overview asks for vitals and endpoints at once).
+/// WAL lets dashboard queries run while the writer commits, and the dashboard's
+/// concurrent requests (summary, series, breakdowns) side by side with each other.
 pub struct SqliteStore {
     writer: Mutex<Writer>,
     readers: r2d2::Pool<SqliteConnectionManager>,
