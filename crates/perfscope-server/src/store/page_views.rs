@@ -77,6 +77,21 @@ fn missing(seqs: &CounterSet) -> i64 {
 }
 
 impl PageView {
+    /// A page view the table has no row for yet.
+    fn new(site: String, page_view: String) -> PageView {
+        PageView {
+            site,
+            page_view,
+            seqs: CounterSet::default(),
+            received_ms: i64::MIN,
+            cls: None,
+            inp: None,
+            calls: CounterSet::default(),
+            calls_spilled: false,
+            changed: false,
+        }
+    }
+
     /// Records batch `seq`; `None` when that batch came before, else how the page view's
     /// missing batches changed (a gap it opened, or -1 for a gap it filled).
     pub fn add_batch(&mut self, seq: u32, received_ms: i64) -> Option<i64> {
@@ -249,17 +264,7 @@ impl<'t> PageViews<'t> {
                     changed: false,
                 }
             }
-            None => PageView {
-                site: key.0.clone(),
-                page_view: key.1.clone(),
-                seqs: CounterSet::default(),
-                received_ms: i64::MIN,
-                cls: None,
-                inp: None,
-                calls: CounterSet::default(),
-                calls_spilled: false,
-                changed: false,
-            },
+            None => PageView::new(key.0.clone(), key.1.clone()),
         };
         let i = self.rows.len();
         self.rows.push(row);
@@ -303,17 +308,7 @@ mod tests {
     use super::*;
 
     fn empty() -> PageView {
-        PageView {
-            site: "s".into(),
-            page_view: "pv".into(),
-            seqs: CounterSet::default(),
-            received_ms: i64::MIN,
-            cls: None,
-            inp: None,
-            calls: CounterSet::default(),
-            calls_spilled: false,
-            changed: false,
-        }
+        PageView::new("s".into(), "pv".into())
     }
 
     #[test]

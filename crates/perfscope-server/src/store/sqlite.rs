@@ -2038,17 +2038,7 @@ mod tests {
     #[test]
     fn retention_splits_an_api_call_block_at_the_cutoff_and_forgets_the_old_ids() {
         let (_dir, store) = open();
-        let call = |id: &str, ts: i64| ApiCallEvent {
-            id: id.into(),
-            ts: ts as f64,
-            method: "GET".into(),
-            path: "/x".into(),
-            status: 200,
-            duration: 10.0,
-            outcome: ApiOutcome::Ok,
-            response_size: None,
-            timing: None,
-        };
+        let call = api_call;
         // Half a minute past midnight, so the cutoff falls inside a minute.
         let now = 100 * DAY_MS + 30_000;
         let cutoff = now - 7 * DAY_MS;
