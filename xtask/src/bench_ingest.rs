@@ -26,6 +26,8 @@ const ADMIN_USER: &str = "admin";
 const ADMIN_PASSWORD: &str = "bench-ingest-admin-password";
 /// Stands for the page view id in the serialised template; event ids derive from it.
 const PAGE_VIEW_MARK: &str = "PAGEVIEW";
+/// Where an event's time starts in the serialised batch.
+const TS_KEY: &str = "\"ts\":";
 /// What a current Chrome on Android sends, so the browser dimension is a real one.
 const USER_AGENT: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
@@ -294,30 +296,75 @@ impl Drop for Collector {
     }
 }
 
-/// The realistic batch serialised once and cut at its page view id, so a fresh batch
-/// per request is a few copies: the generator shares the cores with the collector and
-/// should spend them on sending, not on JSON.
+/// The realistic batch serialised once and cut at its page view id and at each event's
+/// `ts`, so a fresh batch per request is a few copies: the generator shares the cores
+/// with the collector and should spend them on sending, not on JSON. Event times are
+/// filled in at send time, as a tracker's are: a run-long constant would make every
+/// event of the run tie on time, which no real traffic does.
 struct BodyTemplate {
     pieces: Vec<Vec<u8>>,
+    /// What goes after each piece but the last.
+    holes: Vec<Hole>,
     len: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Hole {
+    PageView,
+    /// The send time plus this many milliseconds.
+    Ts(i64),
 }
 
 impl BodyTemplate {
     fn new() -> Result<BodyTemplate> {
+        let base = now_ms();
         let json = serde_json::to_string(&realistic_batch(PAGE_VIEW_MARK))?;
-        let pieces: Vec<Vec<u8>> = json
-            .split(PAGE_VIEW_MARK)
-            .map(|piece| piece.as_bytes().to_vec())
-            .collect();
+        let mut pieces = Vec::new();
+        let mut holes = Vec::new();
+        let mut rest = json.as_str();
+        loop {
+            let mark = rest.find(PAGE_VIEW_MARK).map(|at| (at, Hole::PageView));
+            let ts = rest.find(TS_KEY).map(|at| (at + TS_KEY.len(), Hole::Ts(0)));
+            let next = match (mark, ts) {
+                (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
+                (a, b) => a.or(b),
+            };
+            let Some((at, hole)) = next else {
+                pieces.push(rest.as_bytes().to_vec());
+                break;
+            };
+            pieces.push(rest.as_bytes()[..at].to_vec());
+            rest = &rest[at..];
+            match hole {
+                Hole::PageView => {
+                    rest = &rest[PAGE_VIEW_MARK.len()..];
+                    holes.push(Hole::PageView);
+                }
+                Hole::Ts(_) => {
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                        .context("a number after \"ts\":")?;
+                    let ts: f64 = rest[..end].parse()?;
+                    holes.push(Hole::Ts((ts - base).round() as i64));
+                    rest = &rest[end..];
+                }
+            }
+        }
         let len = json.len();
-        Ok(BodyTemplate { pieces, len })
+        Ok(BodyTemplate { pieces, holes, len })
     }
 
     fn body(&self, page_view: &str) -> Vec<u8> {
+        let now = now_ms() as i64;
         let mut body = Vec::with_capacity(self.len + self.pieces.len() * page_view.len());
         for (i, piece) in self.pieces.iter().enumerate() {
             if i > 0 {
-                body.extend_from_slice(page_view.as_bytes());
+                match self.holes[i - 1] {
+                    Hole::PageView => body.extend_from_slice(page_view.as_bytes()),
+                    Hole::Ts(offset) => {
+                        body.extend_from_slice((now + offset).to_string().as_bytes())
+                    }
+                }
             }
             body.extend_from_slice(piece);
         }
