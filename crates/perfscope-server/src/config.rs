@@ -80,6 +80,7 @@ pub struct RetentionConfig {
     /// query ranges.
     pub raw_days: NonZeroU32,
     pub minute_days: NonZeroU32,
+    pub ten_minute_days: NonZeroU32,
     pub hour_days: NonZeroU32,
     pub day_days: NonZeroU32,
     /// Seconds between two retention passes.
@@ -92,6 +93,7 @@ impl Default for RetentionConfig {
         RetentionConfig {
             raw_days: n(7),
             minute_days: n(7),
+            ten_minute_days: n(30),
             hour_days: n(90),
             day_days: n(730),
             interval_secs: n(3600),
@@ -100,11 +102,37 @@ impl Default for RetentionConfig {
 }
 
 impl RetentionConfig {
+    /// A query reads the coarsest level that covers each part of its range, so a
+    /// coarser level kept for less time than a finer one would make old ranges lose
+    /// events that the finer rows still hold.
+    fn check_order(&self) -> Result<(), Box<figment::Error>> {
+        let levels = [
+            ("minute_days", self.minute_days),
+            ("ten_minute_days", self.ten_minute_days),
+            ("hour_days", self.hour_days),
+            ("day_days", self.day_days),
+        ];
+        for pair in levels.windows(2) {
+            let [(finer, finer_days), (coarser, coarser_days)] = pair else {
+                unreachable!("windows of two")
+            };
+            if coarser_days < finer_days {
+                return Err(Box::new(figment::Error::from(format!(
+                    "retention.{coarser} ({coarser_days}) must be at least \
+                     retention.{finer} ({finer_days}): queries read the coarser level \
+                     wherever it covers the range"
+                ))));
+            }
+        }
+        Ok(())
+    }
+
     pub fn policy(&self) -> RetentionPolicy {
         let ms = |days: NonZeroU32| i64::from(days.get()) * DAY_MS;
         RetentionPolicy {
             raw_ms: ms(self.raw_days),
             minute_ms: ms(self.minute_days),
+            ten_minute_ms: ms(self.ten_minute_days),
             hour_ms: ms(self.hour_days),
             day_ms: ms(self.day_days),
         }
@@ -245,6 +273,7 @@ impl Config {
     }
 
     fn checked(self) -> Result<Config, Box<figment::Error>> {
+        self.retention.check_order()?;
         let mut keys = HashSet::new();
         if let Some(site) = self.sites.iter().find(|s| !keys.insert(s.key.as_str())) {
             return Err(Box::new(figment::Error::from(format!(
@@ -288,8 +317,19 @@ mod tests {
             assert_eq!(config.retention.policy().raw_ms, 3 * DAY_MS);
             assert_eq!(config.retention.policy().day_ms, 365 * DAY_MS);
             assert_eq!(config.cardinality.max_endpoints_per_site, 20);
+            assert_eq!(config.retention.policy().ten_minute_ms, 30 * DAY_MS);
             jail.create_file("perfscope.toml", "[retention]\nraw_days = 0\n")?;
             assert!(Config::load(Some(Path::new("perfscope.toml"))).is_err());
+            jail.create_file("perfscope.toml", "[retention]\nten_minute_days = 100\n")?;
+            let err = Config::load(Some(Path::new("perfscope.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(
+                    "retention.hour_days (90) must be at least retention.ten_minute_days (100)"
+                ),
+                "{err}"
+            );
 
             jail.create_file("perfscope.toml", "lisen = \"0.0.0.0:9000\"\n")?;
             let err = Config::load(Some(Path::new("perfscope.toml")))

@@ -260,6 +260,7 @@ async fn enforce_retention(store: Arc<dyn Store>, policy: RetentionPolicy, every
             Ok(Ok(report)) => tracing::info!(
                 raw = report.raw,
                 minute = report.minute,
+                ten_minute = report.ten_minute,
                 hour = report.hour,
                 day = report.day,
                 elapsed_ms = started.elapsed().as_millis() as u64,

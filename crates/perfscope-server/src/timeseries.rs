@@ -210,6 +210,8 @@ impl TimeSeriesDb {
             minute: removed[0] as u64,
             hour: removed[1] as u64,
             day: removed[2] as u64,
+            // Monitoring series have no ten-minute level.
+            ten_minute: 0,
         })
     }
 }
@@ -257,6 +259,7 @@ mod tests {
         let policy = RetentionPolicy {
             raw_ms: DAY_MS,
             minute_ms: DAY_MS,
+            ten_minute_ms: DAY_MS,
             hour_ms: 2 * DAY_MS,
             day_ms: 30 * DAY_MS,
         };

@@ -71,5 +71,5 @@ fn a_database_of_another_version_is_refused() {
     );
     let message = format!("{:#}", open(&base, &setup).err().expect("refused"));
     assert!(message.contains(&setup.name), "{message}");
-    assert!(message.contains("schema versions [2, 99]"), "{message}");
+    assert!(message.contains("schema versions [3, 99]"), "{message}");
 }

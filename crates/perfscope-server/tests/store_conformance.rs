@@ -967,6 +967,7 @@ mod cases {
         let policy = RetentionPolicy {
             raw_ms: 7 * DAY,
             minute_ms: 7 * DAY,
+            ten_minute_ms: 30 * DAY,
             hour_ms: 90 * DAY,
             day_ms: 730 * DAY,
         };
@@ -975,6 +976,10 @@ mod cases {
         assert!(
             report.minute >= 3,
             "{report:?}: the minute cells of old and month"
+        );
+        assert!(
+            report.ten_minute >= 2,
+            "{report:?}: the ten-minute cells of old"
         );
         assert!(report.hour >= 2, "{report:?}: the hour cells of old");
         assert_eq!(report.day, 0, "{report:?}");
@@ -1008,6 +1013,17 @@ mod cases {
             count_of(
                 store.as_ref(),
                 &scope("s", month_hour, month_hour + HOUR),
+                VitalName::Lcp
+            ),
+            2
+        );
+        // Ten minutes of the month-old events: their minute rows are gone, their
+        // ten-minute row is kept.
+        let month_ten = month - month.rem_euclid(10 * MINUTE);
+        assert_eq!(
+            count_of(
+                store.as_ref(),
+                &scope("s", month_ten, month_ten + 10 * MINUTE),
                 VitalName::Lcp
             ),
             2

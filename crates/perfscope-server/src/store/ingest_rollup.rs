@@ -1,11 +1,11 @@
 //! The rollup cells one group commit adds: every stored event folded, in memory, into
-//! its minute, hour and day rows of each grouping set, so the commit upserts each
+//! its minute, ten-minute, hour and day rows of each grouping set, so the commit upserts each
 //! distinct row once however many events it carries.
 //!
 //! An event is added once, to its full-context minute cell; only when the commit is
 //! written are those cells merged into every level and grouping. A commit carries many
 //! events per (context, metric, minute), so this costs one sketch insert per event and
-//! one sketch merge per derived row, instead of sixteen inserts per event.
+//! one sketch merge per derived row, instead of eighteen inserts per event.
 
 use super::rollup::{Grouping, Level, ANY};
 use super::sketch::Sketch;
@@ -22,7 +22,7 @@ pub const API: i64 = 1;
 pub type ContextKey = [String; 6];
 
 /// Small integer keys instead of strings: a commit of thousands of events adds each to
-/// up to sixteen cells, and hashing six strings per cell would dominate.
+/// up to eighteen cells, and hashing six strings per cell would dominate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CellKey {
     pub level: Level,
@@ -216,7 +216,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_event_lands_in_two_minute_and_seven_hour_and_day_cells() {
+    fn one_event_lands_in_two_minute_and_ten_minute_cells_and_seven_hour_and_day_cells() {
         let mut batch = RollupBatch::default();
         let contexts = batch.contexts_for("s", "/a", "mobile", "chrome", "4g", "navigate");
         batch.add(&contexts, VITAL, "LCP", 90_061_000, 1000.0, |c| c.good += 1);
@@ -224,7 +224,7 @@ mod tests {
             c.needs_improvement += 1
         });
         let (cells, context_keys, metrics) = batch.into_parts();
-        assert_eq!(cells.len(), 2 + 7 + 7);
+        assert_eq!(cells.len(), 2 + 2 + 7 + 7);
         assert_eq!(metrics, vec!["LCP".to_string()]);
         for (key, cell) in &cells {
             assert_eq!(cell.sketch.count(), 2, "{key:?}");
@@ -257,7 +257,7 @@ mod tests {
                 _ => assert_eq!((added, removed, bands), (1, 1, (-1, 1)), "{key:?}"),
             }
         }
-        assert_eq!(cells.len(), 2 * 2 + 7 + 7);
+        assert_eq!(cells.len(), 2 * 2 + 2 + 7 + 7);
     }
 
     #[test]
@@ -317,12 +317,19 @@ mod tests {
             .sum::<u64>();
         // Total and full rows of the first minute, the phone's two events in each.
         assert_eq!(first_minute, 4);
-        // Minute: 2 minutes × (total + full rows for each context there).
+        // Minute: 2 minutes × (total + full rows for each context there); the
+        // ten minutes holding both: total + full rows for both contexts.
         // Hour and day: total, and per context the full row and five single rows,
         // of which the browser, connection and navigation ones are shared.
         assert_eq!(
             cells.len(),
-            (1 + 1) + (1 + 2) + 2 * (1 + 2 + 2 + 2 + 1 + 1 + 1)
+            (1 + 1) + (1 + 2) + (1 + 2) + 2 * (1 + 2 + 2 + 2 + 1 + 1 + 1)
         );
+        let ten = find(
+            Level::TenMinutes,
+            Grouping::Full,
+            ["s", "/a", "mobile", "chrome", "4g", "navigate"],
+        );
+        assert_eq!(ten.sketch.count(), 3);
     }
 }

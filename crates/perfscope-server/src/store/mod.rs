@@ -111,8 +111,20 @@ pub enum SeriesMetric {
 pub struct RetentionPolicy {
     pub raw_ms: i64,
     pub minute_ms: i64,
+    pub ten_minute_ms: i64,
     pub hour_ms: i64,
     pub day_ms: i64,
+}
+
+impl RetentionPolicy {
+    pub(crate) fn rollup_ms(&self, level: rollup::Level) -> i64 {
+        match level {
+            rollup::Level::Minute => self.minute_ms,
+            rollup::Level::TenMinutes => self.ten_minute_ms,
+            rollup::Level::Hour => self.hour_ms,
+            rollup::Level::Day => self.day_ms,
+        }
+    }
 }
 
 /// Rows (or rollup buckets) a retention pass removed, per level.
@@ -120,8 +132,20 @@ pub struct RetentionPolicy {
 pub struct RetentionReport {
     pub raw: u64,
     pub minute: u64,
+    pub ten_minute: u64,
     pub hour: u64,
     pub day: u64,
+}
+
+impl RetentionReport {
+    pub(crate) fn rollup_mut(&mut self, level: rollup::Level) -> &mut u64 {
+        match level {
+            rollup::Level::Minute => &mut self.minute,
+            rollup::Level::TenMinutes => &mut self.ten_minute,
+            rollup::Level::Hour => &mut self.hour,
+            rollup::Level::Day => &mut self.day,
+        }
+    }
 }
 
 /// Calls may block: async callers run them on the blocking pool.

@@ -1,5 +1,6 @@
 //! The embedded default backend: one SQLite file in WAL mode holding raw events of every
-//! kind and minute, hour and day rollups, all written in the same transaction.
+//! kind and minute, ten-minute, hour and day rollups, all written in the same
+//! transaction.
 
 use super::api_call_block::{self, NewCall, StoredCall};
 use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyKind};
@@ -38,7 +39,7 @@ use std::sync::Mutex;
 
 /// Bumped when the schema changes incompatibly; a file from another version is refused
 /// with a message instead of failing on its first query.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// Columns every raw table starts with: the event's identity and its page context.
 const CONTEXT_COLUMNS: &str = "
@@ -166,13 +167,9 @@ CREATE TABLE IF NOT EXISTS memory ({CONTEXT_COLUMNS},
     PRIMARY KEY (site, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS memory_by_time ON memory (site, ts);
-{}
-{}
-{}
+{rollups}
 ",
-        rollup("minute"),
-        rollup("hour"),
-        rollup("day"),
+        rollups = Level::ALL.map(|level| rollup(level.name())).join("\n"),
         page_views = page_views::SCHEMA,
     )
 }
@@ -180,6 +177,7 @@ CREATE INDEX IF NOT EXISTS memory_by_time ON memory (site, ts);
 fn table(level: Level) -> &'static str {
     match level {
         Level::Minute => "rollup_minute",
+        Level::TenMinutes => "rollup_ten_minute",
         Level::Hour => "rollup_hour",
         Level::Day => "rollup_day",
     }
@@ -1756,13 +1754,10 @@ impl Store for SqliteStore {
                 params![site, raw_cutoff],
             )?;
             for level in Level::ALL {
-                let keep = match level {
-                    Level::Minute => policy.minute_ms,
-                    Level::Hour => policy.hour_ms,
-                    Level::Day => policy.day_ms,
-                };
                 // A bucket goes once all of it is older than the cutoff.
-                let cutoff = now_ms.saturating_sub(keep).saturating_sub(level.width_ms());
+                let cutoff = now_ms
+                    .saturating_sub(policy.rollup_ms(level))
+                    .saturating_sub(level.width_ms());
                 let mut removed = 0;
                 for grouping in level.groupings() {
                     for kind in [VITAL, API] {
@@ -1776,11 +1771,7 @@ impl Store for SqliteStore {
                         )? as u64;
                     }
                 }
-                match level {
-                    Level::Minute => report.minute += removed,
-                    Level::Hour => report.hour += removed,
-                    Level::Day => report.day += removed,
-                }
+                *report.rollup_mut(level) += removed;
             }
         }
         tx.commit()?;

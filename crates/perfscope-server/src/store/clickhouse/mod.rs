@@ -743,11 +743,7 @@ impl Store for ClickHouseStore {
         }
 
         for level in LEVELS {
-            let keep_ms = match level.name {
-                "minute" => policy.minute_ms,
-                "hour" => policy.hour_ms,
-                _ => policy.day_ms,
-            };
+            let keep_ms = policy.rollup_ms(level.neutral());
             // A cell goes once all of its bucket is older than the cutoff.
             let expired = format!(
                 "t + {} <= {}",
@@ -782,11 +778,7 @@ impl Store for ClickHouseStore {
                 }
                 removed += cells;
             }
-            match level.name {
-                "minute" => report.minute = removed,
-                "hour" => report.hour = removed,
-                _ => report.day = removed,
-            }
+            *report.rollup_mut(level.neutral()) = removed;
         }
         // Touches only matter while their minutes' cells exist.
         let touches_expired = format!(

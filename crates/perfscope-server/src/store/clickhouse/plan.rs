@@ -1,12 +1,12 @@
 //! Which table answers which part of a time range: whole days from the day rollup,
-//! whole hours from the hour rollup, whole minutes from the minute rollup, and only the
-//! partial minutes at the edges from raw events. A query so reads at most a few
+//! whole hours from the hour rollup, whole ten-minute buckets and minutes from theirs,
+//! and only the partial minutes at the edges from raw events. A query so reads at most a few
 //! hundred cells per group and two minutes of raw events, whatever the range.
 //!
 //! The cut is the backend-neutral one of `store::rollup`; this names its levels as
 //! ClickHouse's rollup tables.
 
-use super::schema::{Level, DAY, HOUR, MINUTE};
+use super::schema::{Level, DAY, HOUR, MINUTE, TEN_MINUTES};
 use crate::store::rollup::{self, coarsest_within, MINUTE_MS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +55,7 @@ pub fn split(from: i64, to: i64, bucket_ms: Option<i64>) -> Vec<Part> {
 fn table_level(level: rollup::Level) -> Level {
     match level {
         rollup::Level::Minute => MINUTE,
+        rollup::Level::TenMinutes => TEN_MINUTES,
         rollup::Level::Hour => HOUR,
         rollup::Level::Day => DAY,
     }
@@ -83,7 +84,7 @@ mod tests {
     }
 
     #[test]
-    fn a_month_reads_days_hours_minutes_and_two_raw_edges() {
+    fn a_month_reads_days_hours_ten_minutes_minutes_and_two_raw_edges() {
         let from = 10 * D + 3 * H + 7 * M + 123;
         let to = 40 * D + 5 * H + 2 * M + 9;
         let parts = split(from, to, None);
@@ -94,7 +95,12 @@ mod tests {
         assert!(parts
             .iter()
             .any(|p| p.source == Source::Rollup(DAY) && p.to - p.from == 29 * D));
-        assert_eq!(parts.len(), 7);
+        assert!(parts
+            .iter()
+            .any(|p| p.source == Source::Rollup(TEN_MINUTES) && p.to - p.from == 50 * M));
+        // Raw, minutes, ten minutes, hours, days, hours, minutes, raw: the end is at
+        // two minutes past an hour, with no whole ten minutes.
+        assert_eq!(parts.len(), 8);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Rebuilding rollup cells after the writer inserted rows: which buckets the rows
 //! touched, and the statements that recompute them — minutes from deduplicated raw
-//! events (each page view's latest CLS and INP report only), hours from minutes, days
-//! from hours.
+//! events (each page view's latest CLS and INP report only), ten minutes from minutes,
+//! hours from ten minutes, days from hours.
 //!
 //! Any collector may rebuild any bucket at any time, concurrently with others. A
 //! rebuild reads its buckets' content versions before their content: distinct event
@@ -26,7 +26,8 @@
 
 use super::http::{quote, Client};
 use super::schema::{
-    rollup_table, Family, Level, API_CALLS, DAY, HOUR, MINUTE, SENTINEL, TARGETS, VITALS,
+    rollup_table, Family, Level, API_CALLS, DAY, HOUR, MINUTE, SENTINEL, TARGETS, TEN_MINUTES,
+    VITALS,
 };
 use crate::store::rollup::{dimension_column, Grouping};
 use perfscope_model::Dimension;
@@ -318,13 +319,13 @@ fn rebuild_family(
     write_level(client, family, MINUTE, minute_versions, &from_raw)?;
 
     let mut buckets = minutes.clone();
-    for (finer, level) in [(MINUTE, HOUR), (HOUR, DAY)] {
+    for (finer, level) in [(MINUTE, TEN_MINUTES), (TEN_MINUTES, HOUR), (HOUR, DAY)] {
         buckets = coarser(&buckets, level);
         let versions = cell_versions(client, family, finer, level, &buckets)?;
-        // Minutes keep only the total and full groupings: every grouping above them
-        // comes from the full rows; a day takes each grouping from the same one of
-        // its hours.
-        let (sources, grouping) = if finer == MINUTE {
+        // Minutes and ten minutes keep only the total and full groupings: an hour takes
+        // every grouping from the full rows of its ten minutes; the other levels take
+        // each grouping from the same one of their finer buckets.
+        let (sources, grouping) = if finer.neutral().groupings() != level.neutral().groupings() {
             (
                 Grouping::Full.code().to_string(),
                 format!("arrayJoin([{}])", codes(level, |_| true)),

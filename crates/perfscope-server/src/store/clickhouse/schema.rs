@@ -25,6 +25,10 @@ pub const MINUTE: Level = Level {
     name: "minute",
     grain_ms: 60_000,
 };
+pub const TEN_MINUTES: Level = Level {
+    name: "ten_minute",
+    grain_ms: 600_000,
+};
 pub const HOUR: Level = Level {
     name: "hour",
     grain_ms: 3_600_000,
@@ -33,13 +37,14 @@ pub const DAY: Level = Level {
     name: "day",
     grain_ms: 86_400_000,
 };
-pub const LEVELS: [Level; 3] = [MINUTE, HOUR, DAY];
+pub const LEVELS: [Level; 4] = [MINUTE, TEN_MINUTES, HOUR, DAY];
 
 impl Level {
     /// The backend-neutral level, for the grouping sets it keeps.
     pub fn neutral(self) -> rollup::Level {
         match self.name {
             "minute" => rollup::Level::Minute,
+            "ten_minute" => rollup::Level::TenMinutes,
             "hour" => rollup::Level::Hour,
             _ => rollup::Level::Day,
         }
