@@ -9,7 +9,7 @@ use perfscope_model::{
     ApiCallEvent, ApiOutcome, Attribution, Batch, DeviceClass, InteractionType, LoginRequest,
     NetworkTiming, PageContext, VitalEvent, VitalName, LOGIN_PATH,
 };
-use perfscope_server::store::api_call_block::{self, NewCall};
+use perfscope_server::store::api_call_block::{self, StoredCall};
 use perfscope_server::store::seen_counters::{split_counter_id, CounterSet};
 use perfscope_server::store::{SqliteStore, MINUTE_MS};
 use perfscope_server::user_agent::browser_family;
@@ -831,16 +831,16 @@ fn raw_sqlite_inserts(
                         set.encode()
                     ])?;
                 }
-                let mut calls: Vec<NewCall<'_>> = batch
+                let mut calls: Vec<StoredCall<'_>> = batch
                     .api_calls
                     .iter()
-                    .map(|a| NewCall::new(a, a.ts as i64, &a.path))
+                    .map(|a| StoredCall::new(a, a.ts as i64, &a.path))
                     .collect();
-                calls.sort_by_key(|call| minute_of(call.ts()));
-                for block in calls.chunk_by(|a, b| minute_of(a.ts()) == minute_of(b.ts())) {
+                calls.sort_by_key(|call| minute_of(call.ts));
+                for block in calls.chunk_by(|a, b| minute_of(a.ts) == minute_of(b.ts)) {
                     api_call_block.execute(rusqlite::params![
                         batch.site,
-                        minute_of(block[0].ts()),
+                        minute_of(block[0].ts),
                         batch.page_view,
                         batch.page,
                         context.device.as_str(),

@@ -5,6 +5,10 @@
 //! Events go in through `Store::insert_batches` in big group commits, the same path the
 //! collector's writer uses. Beside the rollup query it times, as a reference measured in
 //! the same run, the exact percentile scan over raw rows that the store replaced.
+//!
+//! The sizes' overview queries are timed interleaved, one run of each size in turn, so
+//! that a shared machine slowing down for a minute slows every size alike instead of
+//! skewing the ratio between them.
 
 use anyhow::{Context, Result};
 use perfscope_model::{
@@ -45,12 +49,12 @@ pub(crate) struct Truth {
     pub(crate) values: HashMap<String, Vec<(i64, f64)>>,
 }
 
+/// One size's figures apart from the overview's latency, which is timed across sizes.
 struct Figures {
     events: u64,
     /// `None` when an earlier run's database was reused.
     generate_secs: Option<f64>,
     db_mb: f64,
-    overview: OverviewLatency,
     raw_day: Latency,
     max_error: f64,
     worst: String,
@@ -73,23 +77,28 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         options.iterations
     );
     println!("overview query = vitals() then endpoints() through the Store trait (`store::summarize`, what /api/v1/summary runs)");
-    let mut results = Vec::new();
-    for &size in &options.sizes {
-        let db = dir.join(format!("query-{size}.db"));
-        let reuse = options.reuse && db.exists();
-        if !reuse {
-            remove_database(&db)?;
+    let databases: Vec<_> = options
+        .sizes
+        .iter()
+        .map(|size| dir.join(format!("query-{size}.db")))
+        .collect();
+    let measured = measure_all(&databases, options, now);
+    // Gigabytes at 10M events: not left behind in target/ unless asked for, also when
+    // measuring failed.
+    if !options.keep {
+        for db in &databases {
+            remove_database(db)?;
         }
-        let figures = measure(&db, size, now, options.iterations, reuse)?;
-        // Gigabytes at 10M events: not left behind in target/ unless asked for.
-        if !options.keep {
-            remove_database(&db)?;
-        }
-        print_figures(&figures);
-        results.push(figures);
     }
-    let scaling: Vec<(u64, &OverviewLatency)> =
-        results.iter().map(|r| (r.events, &r.overview)).collect();
+    let (results, overviews) = measured?;
+    for (figures, overview) in results.iter().zip(&overviews) {
+        print_figures(figures, overview);
+    }
+    let scaling: Vec<(u64, &OverviewLatency)> = results
+        .iter()
+        .map(|r| r.events)
+        .zip(overviews.iter())
+        .collect();
     print_scaling(&scaling);
     let worst = results.iter().map(|r| r.max_error).fold(0.0f64, f64::max);
     println!(
@@ -99,11 +108,42 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// Generates (or reuses) and checks every size, then times their overviews together.
+fn measure_all(
+    databases: &[std::path::PathBuf],
+    options: &Options,
+    now: i64,
+) -> Result<(Vec<Figures>, Vec<OverviewLatency>)> {
+    let mut results = Vec::new();
+    for (db, &size) in databases.iter().zip(&options.sizes) {
+        let reuse = options.reuse && db.exists();
+        if !reuse {
+            remove_database(db)?;
+        }
+        let figures = measure(db, size, now, options.iterations, reuse)?;
+        print_generation(figures.events, figures.generate_secs, figures.db_mb);
+        results.push(figures);
+    }
+    let stores = databases
+        .iter()
+        .map(|db| SqliteStore::open(db))
+        .collect::<Result<Vec<_>>>()?;
+    let stores: Vec<&dyn Store> = stores.iter().map(|s| s as &dyn Store).collect();
+    println!("timing the overview of every size, interleaved");
+    let overviews = time_overviews(&stores, now, options.iterations)?;
+    Ok((results, overviews))
+}
+
 fn remove_database(db: &Path) -> Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let file = format!("{}{suffix}", db.display());
-        if Path::new(&file).exists() {
-            std::fs::remove_file(&file).with_context(|| format!("removing {file}"))?;
+        // SQLite removes `-shm` itself when the last connection closes, which may be
+        // after the store was dropped: a file already gone is what was wanted.
+        match std::fs::remove_file(&file) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                return Err(err).with_context(|| format!("removing {file}"));
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -122,9 +162,9 @@ pub(crate) fn print_generation(events: u64, generate_secs: Option<f64>, disk_mb:
     }
 }
 
-fn print_figures(f: &Figures) {
-    print_generation(f.events, f.generate_secs, f.db_mb);
-    f.overview.print();
+fn print_figures(f: &Figures, overview: &OverviewLatency) {
+    println!("{:>9} events:", f.events);
+    overview.print();
     println!(
         "    reference, exact scan of raw LCP+INP+CLS+FCP+TTFB rows, 24 h: p50 {:.1} ms  p95 {:.1} ms",
         f.raw_day.p50_ms, f.raw_day.p95_ms
@@ -162,7 +202,6 @@ fn measure(db: &Path, size: u64, now: i64, iterations: usize, reuse: bool) -> Re
             .unwrap_or(0.0);
 
     let (day, month) = overview_ranges(now);
-    let overview = time_overview(&store, now, iterations)?;
     let raw_day = raw_scan(db, day, iterations.min(20))?;
 
     let mut max_error = 0.0f64;
@@ -215,7 +254,6 @@ fn measure(db: &Path, size: u64, now: i64, iterations: usize, reuse: bool) -> Re
         events: stored,
         generate_secs,
         db_mb,
-        overview,
         raw_day,
         max_error,
         worst,
@@ -355,38 +393,78 @@ pub(crate) fn time_overview(
     now: i64,
     iterations: usize,
 ) -> Result<OverviewLatency> {
+    let mut overviews = time_overviews(&[store], now, iterations)?;
+    overviews.pop().context("one store, one overview")
+}
+
+/// The overview's latency for each of `stores`, timed interleaved (see the module doc).
+pub(crate) fn time_overviews(
+    stores: &[&dyn Store],
+    now: i64,
+    iterations: usize,
+) -> Result<Vec<OverviewLatency>> {
     let (day, month) = overview_ranges(now);
-    let scope = site_scope;
-    let overview = |range: TimeRange| -> Result<Latency> {
+    let overview = |range: TimeRange| -> Result<Vec<Latency>> {
         let scope = site_scope(range);
-        time(iterations, || {
-            let summary = perfscope_server::store::summarize(store, scope.clone())?;
+        time_each(stores.len(), iterations, |i| {
+            let summary = perfscope_server::store::summarize(stores[i], scope.clone())?;
             anyhow::ensure!(summary.vitals[0].count > 0 && !summary.endpoints.is_empty());
             Ok(())
         })
     };
-    let month_scope = scope(month);
-    Ok(OverviewLatency {
-        day: overview(day)?,
-        month: overview(month)?,
-        month_vitals: time(iterations, || store.vitals(&month_scope).map(drop))?,
-        month_endpoints: time(iterations, || store.endpoints(&month_scope).map(drop))?,
-    })
+    let month_scope = site_scope(month);
+    let days = overview(day)?;
+    let months = overview(month)?;
+    let vitals = time_each(stores.len(), iterations, |i| {
+        stores[i].vitals(&month_scope).map(drop)
+    })?;
+    let endpoints = time_each(stores.len(), iterations, |i| {
+        stores[i].endpoints(&month_scope).map(drop)
+    })?;
+    Ok((0..stores.len())
+        .map(|i| OverviewLatency {
+            day: days[i],
+            month: months[i],
+            month_vitals: vitals[i],
+            month_endpoints: endpoints[i],
+        })
+        .collect())
 }
 
 pub(crate) fn time(iterations: usize, mut run: impl FnMut() -> Result<()>) -> Result<Latency> {
-    run()?; // warm the page cache once
-    let mut samples = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let started = Instant::now();
-        run()?;
-        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    let mut latencies = time_each(1, iterations, |_| run())?;
+    latencies.pop().context("one latency")
+}
+
+/// Times `run(i)` for each of `n` subjects `iterations` times, one run of each in
+/// turn, starting each round with the next subject so none always runs first.
+fn time_each(
+    n: usize,
+    iterations: usize,
+    mut run: impl FnMut(usize) -> Result<()>,
+) -> Result<Vec<Latency>> {
+    for i in 0..n {
+        run(i)?; // warm the page cache once
     }
-    samples.sort_by(f64::total_cmp);
-    Ok(Latency {
-        p50_ms: nearest_rank(&samples, 0.5).unwrap_or(0.0),
-        p95_ms: nearest_rank(&samples, 0.95).unwrap_or(0.0),
-    })
+    let mut samples = vec![Vec::with_capacity(iterations); n];
+    for round in 0..iterations {
+        for turn in 0..n {
+            let i = (round + turn) % n;
+            let started = Instant::now();
+            run(i)?;
+            samples[i].push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(samples
+        .into_iter()
+        .map(|mut samples| {
+            samples.sort_by(f64::total_cmp);
+            Latency {
+                p50_ms: nearest_rank(&samples, 0.5).unwrap_or(0.0),
+                p95_ms: nearest_rank(&samples, 0.95).unwrap_or(0.0),
+            }
+        })
+        .collect())
 }
 
 /// Picks from `(item, weight)` pairs.

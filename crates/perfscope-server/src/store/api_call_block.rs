@@ -11,57 +11,33 @@
 use perfscope_model::ApiCallEvent;
 use serde::{Deserialize, Serialize};
 
-/// One stored call, as a query reads it back (and retention writes back the calls of a
-/// block it keeps).
+/// One stored call. It borrows its text, from the decoded batch when the writer
+/// builds a block and from the block's bytes when a query reads one back: the ragged
+/// ends of every range decode whole blocks, and a `String` per field was most of what
+/// that cost.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StoredCall {
-    pub id: String,
+pub struct StoredCall<'a> {
+    pub id: &'a str,
     pub ts: i64,
-    pub method: String,
-    pub path: String,
+    pub method: &'a str,
+    pub path: &'a str,
     /// Where rollups count the call when that is not `path`: `other` past the site's
     /// endpoint cap.
-    pub capped_path: Option<String>,
+    pub capped_path: Option<&'a str>,
     pub status: u16,
     pub duration: f64,
-    pub outcome: String,
+    pub outcome: &'a str,
     pub is_error: bool,
     pub response_size: Option<u64>,
     /// DNS, connect, TTFB, download.
     pub timing: Option<[f64; 4]>,
 }
 
-impl StoredCall {
-    /// The path the call is counted under (in rollups, filters and series).
-    pub fn endpoint_path(&self) -> &str {
-        self.capped_path.as_deref().unwrap_or(&self.path)
-    }
-}
-
-/// `StoredCall` as the writer builds it, borrowing the decoded batch: the same fields
-/// in the same order, so postcard writes exactly what `StoredCall` reads.
-#[derive(Serialize)]
-pub struct NewCall<'a> {
-    id: &'a str,
-    ts: i64,
-    method: &'a str,
-    path: &'a str,
-    capped_path: Option<&'a str>,
-    status: u16,
-    duration: f64,
-    outcome: &'static str,
-    is_error: bool,
-    response_size: Option<u64>,
-    timing: Option<[f64; 4]>,
-}
-
-impl<'a> NewCall<'a> {
-    pub fn ts(&self) -> i64 {
-        self.ts
-    }
-
-    pub fn new(call: &'a ApiCallEvent, ts: i64, endpoint_path: &'a str) -> NewCall<'a> {
-        NewCall {
+impl<'a> StoredCall<'a> {
+    /// `call` as the writer stores it, at `ts` (whole milliseconds) and counted under
+    /// `endpoint_path`.
+    pub fn new(call: &'a ApiCallEvent, ts: i64, endpoint_path: &'a str) -> StoredCall<'a> {
+        StoredCall {
             id: &call.id,
             ts,
             method: &call.method,
@@ -75,19 +51,20 @@ impl<'a> NewCall<'a> {
             timing: call.timing.map(|t| [t.dns, t.connect, t.ttfb, t.download]),
         }
     }
+
+    /// The path the call is counted under (in rollups, filters and series).
+    pub fn endpoint_path(&self) -> &'a str {
+        self.capped_path.unwrap_or(self.path)
+    }
 }
 
-pub fn encode(calls: &[NewCall<'_>]) -> Vec<u8> {
+/// A new block, or what is left of one after retention took its older calls.
+pub fn encode(calls: &[StoredCall<'_>]) -> Vec<u8> {
     // Serialising plain strings, numbers and options into a Vec cannot fail.
-    postcard::to_allocvec(calls).expect("postcard encodes owned data infallibly")
+    postcard::to_allocvec(calls).expect("postcard encodes in-memory data infallibly")
 }
 
-/// What is left of a block after retention took its older calls.
-pub fn reencode(calls: &[&StoredCall]) -> Vec<u8> {
-    postcard::to_allocvec(calls).expect("postcard encodes owned data infallibly")
-}
-
-pub fn decode(block: &[u8]) -> anyhow::Result<Vec<StoredCall>> {
+pub fn decode(block: &[u8]) -> anyhow::Result<Vec<StoredCall<'_>>> {
     postcard::from_bytes(block).map_err(|err| anyhow::anyhow!("corrupt API call block: {err}"))
 }
 
@@ -128,24 +105,20 @@ mod tests {
             },
         ];
         let block = encode(&[
-            NewCall::new(&calls[0], 1000, "/x/:id"),
-            NewCall::new(&calls[1], 2000, "other"),
+            StoredCall::new(&calls[0], 1000, "/x/:id"),
+            StoredCall::new(&calls[1], 2000, "other"),
         ]);
         let stored = decode(&block).unwrap();
         assert_eq!(stored.len(), 2);
         assert_eq!(
-            (
-                stored[0].id.as_str(),
-                stored[0].ts,
-                stored[0].endpoint_path()
-            ),
+            (stored[0].id, stored[0].ts, stored[0].endpoint_path()),
             ("a", 1000, "/x/:id")
         );
         assert_eq!(stored[0].timing, Some([1.0, 2.0, 3.0, 4.0]));
         assert!(stored[0].is_error);
         assert_eq!(
             (
-                stored[1].outcome.as_str(),
+                stored[1].outcome,
                 stored[1].is_error,
                 stored[1].endpoint_path()
             ),

@@ -2,7 +2,7 @@
 //! kind and minute, ten-minute, hour and day rollups, all written in the same
 //! transaction.
 
-use super::api_call_block::{self, NewCall, StoredCall};
+use super::api_call_block::{self, StoredCall};
 use super::cardinality::{AdmittedKeys, CardinalityGuard, CardinalityLimits, KeyKind};
 use super::export::ApiCallSample;
 use super::ingest_rollup::{Cell, CellKey, RollupBatch, API, VITAL};
@@ -561,7 +561,7 @@ fn insert_all(
                 slot.insert(admit_endpoint(guard, &mut keys, &batch.site, a)?);
             }
         }
-        let mut new_calls: Vec<NewCall<'_>> = Vec::with_capacity(batch.api_calls.len());
+        let mut new_calls: Vec<StoredCall<'_>> = Vec::with_capacity(batch.api_calls.len());
         for a in &batch.api_calls {
             let ts = event_ts(a.ts);
             let fresh =
@@ -575,7 +575,7 @@ fn insert_all(
                         cell.errors += 1;
                     }
                 });
-                new_calls.push(NewCall::new(a, ts, &endpoint.path));
+                new_calls.push(StoredCall::new(a, ts, &endpoint.path));
             }
         }
         write_call_blocks(&mut api_call_block, &ctx, new_calls)?;
@@ -718,15 +718,15 @@ impl<'t> SeenCalls<'t> {
 fn write_call_blocks(
     stmt: &mut CachedStatement<'_>,
     ctx: &PageContext<'_>,
-    mut calls: Vec<NewCall<'_>>,
+    mut calls: Vec<StoredCall<'_>>,
 ) -> anyhow::Result<()> {
-    calls.sort_by_key(|call| Level::Minute.bucket_of(call.ts()));
+    calls.sort_by_key(|call| Level::Minute.bucket_of(call.ts));
     for block in
-        calls.chunk_by(|a, b| Level::Minute.bucket_of(a.ts()) == Level::Minute.bucket_of(b.ts()))
+        calls.chunk_by(|a, b| Level::Minute.bucket_of(a.ts) == Level::Minute.bucket_of(b.ts))
     {
         stmt.execute(params![
             ctx.site,
-            Level::Minute.bucket_of(block[0].ts()),
+            Level::Minute.bucket_of(block[0].ts),
             ctx.page_view,
             ctx.route,
             ctx.device,
@@ -1292,7 +1292,7 @@ fn collect(
                     by.dimension,
                     &mut |dimension, call| {
                         metric_name.clear();
-                        metric_name.push_str(&call.method);
+                        metric_name.push_str(call.method);
                         metric_name.push(' ');
                         metric_name.push_str(call.endpoint_path());
                         if metric.is_none_or(|m| m == metric_name) {
@@ -1666,15 +1666,15 @@ impl Store for SqliteStore {
                     continue;
                 }
                 samples.push(ApiCallSample {
-                    id: call.id,
+                    id: call.id.to_string(),
                     ts: call.ts,
                     page_view: text(1)?,
                     route: text(2)?,
-                    method: call.method,
-                    path: call.path,
+                    method: call.method.to_string(),
+                    path: call.path.to_string(),
                     status: call.status,
                     duration: call.duration,
-                    outcome: call.outcome,
+                    outcome: call.outcome.to_string(),
                     response_size: call.response_size,
                     device: text(3)?,
                     browser: text(4)?,
@@ -1796,16 +1796,16 @@ fn expire_api_calls(tx: &Transaction<'_>, site: &str, cutoff: i64) -> anyhow::Re
     let mut removed = 0u64;
     for (rowid, blob) in expired {
         let calls = api_call_block::decode(&blob)?;
-        let (old, kept): (Vec<&StoredCall>, Vec<&StoredCall>) =
-            calls.iter().partition(|call| call.ts < cutoff);
+        let (old, kept): (Vec<StoredCall>, Vec<StoredCall>) =
+            calls.into_iter().partition(|call| call.ts < cutoff);
         for call in &old {
-            seen_calls.forget(&mut page_views, site, &call.id)?;
+            seen_calls.forget(&mut page_views, site, call.id)?;
         }
         removed += old.len() as u64;
         if kept.is_empty() {
             delete.execute(params![rowid])?;
         } else if !old.is_empty() {
-            rewrite.execute(params![rowid, api_call_block::reencode(&kept)])?;
+            rewrite.execute(params![rowid, api_call_block::encode(&kept)])?;
         }
     }
     page_views.flush()?;
