@@ -1,10 +1,13 @@
 //! Live updates from the collector's server-sent events (`/api/v1/stream`), with a pause
 //! control. A new summary or alert bumps `version`, which the views' data depends on;
-//! host samples are kept for the System view's current readings.
+//! host samples are kept for the System view's current readings. The stream is closed
+//! while the page sits in the back/forward cache.
 
 use leptos::prelude::*;
 use serde::Deserialize;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -66,14 +69,59 @@ pub fn provide_live() -> Live {
         }
         paused
     });
-    open(live);
+    keep_open_while_shown(live);
     live
 }
 
-fn open(live: Live) {
+/// The page's one stream and the handlers it calls, which live exactly as long as it.
+struct Stream {
+    source: EventSource,
+    _on_events: [Closure<dyn Fn(MessageEvent)>; 3],
+    _on_state: [Closure<dyn Fn()>; 2],
+}
+
+/// The open stream, if any, and a count of streams opened, so that a reopen timer set
+/// by a stream that has since been replaced does nothing.
+#[derive(Default)]
+struct StreamSlot {
+    stream: Option<Stream>,
+    opened: u64,
+}
+
+type SharedSlot = Rc<RefCell<StreamSlot>>;
+
+/// Opens the stream now, closes it when the page is hidden into the back/forward cache
+/// and opens it again when the page is shown. A cached page that kept its response open
+/// would hold one of the six connections a browser allows per host over HTTP/1.1, and a
+/// few such pages starve the page on screen of connections for its data.
+fn keep_open_while_shown(live: Live) {
+    let slot = SharedSlot::default();
+    open(live, &slot);
+    let hidden = Rc::clone(&slot);
+    window_event_listener_untyped("pagehide", move |_| {
+        let stream = hidden.borrow_mut().stream.take();
+        if let Some(stream) = stream {
+            stream.source.close();
+            live.connected.set(false);
+        }
+    });
+    window_event_listener_untyped("pageshow", move |_| {
+        let closed = slot.borrow().stream.is_none();
+        if closed {
+            open(live, &slot);
+            // Whatever arrived while the page was cached was missed: catch up.
+            if !live.paused.get_untracked() {
+                live.version.update(|v| *v += 1);
+            }
+        }
+    });
+}
+
+fn open(live: Live, slot: &SharedSlot) {
     let Ok(source) = EventSource::new(STREAM_PATH) else {
         return;
     };
+    let opened = slot.borrow().opened + 1;
     let alert = Closure::<dyn Fn(MessageEvent)>::new(move |_: MessageEvent| {
         if !live.paused.get_untracked() {
             live.version.update(|v| *v += 1);
@@ -103,26 +151,45 @@ fn open(live: Live) {
             live.resources.set(Some((sample.ts, sample.values)));
         }
     });
-    let opened = Closure::<dyn Fn()>::new(move || live.connected.set(true));
+    let on_open = Closure::<dyn Fn()>::new(move || live.connected.set(true));
     let failed = {
         let source = source.clone();
+        let slot = Rc::downgrade(slot);
         Closure::<dyn Fn()>::new(move || {
             live.connected.set(false);
-            if source.ready_state() == EventSource::CLOSED {
-                set_timeout(move || open(live), REOPEN_AFTER);
+            if source.ready_state() != EventSource::CLOSED {
+                return;
             }
+            let slot = slot.clone();
+            set_timeout(
+                move || {
+                    let Some(slot) = slot.upgrade() else {
+                        return;
+                    };
+                    let current = {
+                        let slot = slot.borrow();
+                        slot.opened == opened && slot.stream.is_some()
+                    };
+                    if current {
+                        open(live, &slot);
+                    }
+                },
+                REOPEN_AFTER,
+            );
         })
     };
     let _ = source.add_event_listener_with_callback("alert", alert.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("summary", summary.as_ref().unchecked_ref());
     let _ =
         source.add_event_listener_with_callback("resources", resources.as_ref().unchecked_ref());
-    source.set_onopen(Some(opened.as_ref().unchecked_ref()));
+    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(failed.as_ref().unchecked_ref()));
-    // The stream lives as long as the page; its handlers must too.
-    alert.forget();
-    summary.forget();
-    resources.forget();
-    opened.forget();
-    failed.forget();
+    let mut slot = slot.borrow_mut();
+    slot.opened = opened;
+    // Replacing a stream the browser gave up on drops its handlers with it.
+    slot.stream = Some(Stream {
+        source,
+        _on_events: [alert, summary, resources],
+        _on_state: [on_open, failed],
+    });
 }

@@ -83,15 +83,16 @@ async fn the_demo_pages_lcp_shows_on_the_dashboard() {
         .click()
         .await
         .unwrap();
-    eventually(
-        "the demo products to load",
-        Duration::from_secs(10),
-        || async {
-            let items = page.find_all(Locator::Css("#products li")).await.ok()?;
-            (!items.is_empty()).then_some(())
-        },
-    )
-    .await;
+    browser
+        .wait_for(
+            "the demo products to load",
+            Duration::from_secs(10),
+            || async {
+                let items = page.find_all(Locator::Css("#products li")).await.ok()?;
+                (!items.is_empty()).then_some(())
+            },
+        )
+        .await;
     browser.screenshot("demo").await;
 
     // Leaving the page hides it: the tracker flushes its batch with sendBeacon.
@@ -129,19 +130,20 @@ async fn the_demo_pages_lcp_shows_on_the_dashboard() {
         .await
         .unwrap();
     let expected = VitalName::Lcp.format(measured);
-    let shown = eventually(
-        "the dashboard's LCP card to show the value",
-        Duration::from_secs(20),
-        || async {
-            let card = page
-                .find(Locator::Css("[data-metric=\"LCP\"] .vital-value"))
-                .await
-                .ok()?;
-            let text = card.text().await.ok()?;
-            text.contains(&expected).then_some(text)
-        },
-    )
-    .await;
+    let shown = browser
+        .wait_for(
+            "the dashboard's LCP card to show the value",
+            Duration::from_secs(20),
+            || async {
+                let card = page
+                    .find(Locator::Css("[data-metric=\"LCP\"] .vital-value"))
+                    .await
+                    .ok()?;
+                let text = card.text().await.ok()?;
+                text.contains(&expected).then_some(text)
+            },
+        )
+        .await;
     assert!(shown.contains(&expected));
     let table = page
         .find(Locator::Css("table"))
@@ -342,44 +344,48 @@ fn screenshot_dir() {
 }
 
 /// Waits for at least `min` elements matching `css`, and returns their texts.
-async fn texts(page: &Client, what: &str, css: &str, min: usize) -> Vec<String> {
-    eventually(what, Duration::from_secs(30), || async {
-        let found = page.find_all(Locator::Css(css)).await.ok()?;
-        if found.len() < min {
-            return None;
-        }
-        let mut texts = Vec::new();
-        for element in found {
-            texts.push(element.text().await.ok()?);
-        }
-        Some(texts)
-    })
-    .await
+async fn texts(browser: &Browser, what: &str, css: &str, min: usize) -> Vec<String> {
+    let page = &browser.client;
+    browser
+        .wait_for(what, Duration::from_secs(30), || async {
+            let found = page.find_all(Locator::Css(css)).await.ok()?;
+            if found.len() < min {
+                return None;
+            }
+            let mut texts = Vec::new();
+            for element in found {
+                texts.push(element.text().await.ok()?);
+            }
+            Some(texts)
+        })
+        .await
 }
 
 /// Waits until an element's `data-points` attribute says it draws at least one point,
 /// reloading the page meanwhile (host samples arrive every 15 s).
-async fn chart_points(page: &Client, what: &str, css: &str, timeout: Duration) -> u64 {
+async fn chart_points(browser: &Browser, what: &str, css: &str, timeout: Duration) -> u64 {
+    let page = &browser.client;
     let mut last_reload = std::time::Instant::now();
-    eventually(what, timeout, || {
-        let reload = last_reload.elapsed() > Duration::from_secs(5);
-        if reload {
-            last_reload = std::time::Instant::now();
-        }
-        async move {
+    browser
+        .wait_for(what, timeout, || {
+            let reload = last_reload.elapsed() > Duration::from_secs(5);
             if reload {
-                page.refresh().await.ok()?;
+                last_reload = std::time::Instant::now();
             }
-            let elements = page.find_all(Locator::Css(css)).await.ok()?;
-            let mut total = 0;
-            for element in elements {
-                let points: u64 = element.attr("data-points").await.ok()??.parse().ok()?;
-                total += points;
+            async move {
+                if reload {
+                    page.refresh().await.ok()?;
+                }
+                let elements = page.find_all(Locator::Css(css)).await.ok()?;
+                let mut total = 0;
+                for element in elements {
+                    let points: u64 = element.attr("data-points").await.ok()??.parse().ok()?;
+                    total += points;
+                }
+                (total > 0).then_some(total)
             }
-            (total > 0).then_some(total)
-        }
-    })
-    .await
+        })
+        .await
 }
 
 #[tokio::test]
@@ -393,23 +399,24 @@ async fn every_view_shows_the_ingested_data() {
     sign_in(page, &collector, "/performance/?site=demo").await;
 
     // Overview: a score, five vitals with their rating split, endpoints.
-    let score = eventually("the score", Duration::from_secs(30), || async {
-        let gauge = page.find(Locator::Css(".score-gauge")).await.ok()?;
-        let score: u8 = gauge.attr("data-score").await.ok()??.parse().ok()?;
-        Some(score)
-    })
-    .await;
+    let score = browser
+        .wait_for("the score", Duration::from_secs(30), || async {
+            let gauge = page.find(Locator::Css(".score-gauge")).await.ok()?;
+            let score: u8 = gauge.attr("data-score").await.ok()??.parse().ok()?;
+            Some(score)
+        })
+        .await;
     assert!(score <= 100);
     let lcp = texts(
-        page,
+        &browser,
         "the LCP card",
         "[data-metric=\"LCP\"] .vital-value",
         1,
     )
     .await;
     assert!(lcp[0].ends_with("ms") || lcp[0].ends_with(" s"), "{lcp:?}");
-    texts(page, "rating bars", ".vital-card .rating-bar", 5).await;
-    let endpoints = texts(page, "endpoint rows", ".endpoint-row", 2).await;
+    texts(&browser, "rating bars", ".vital-card .rating-bar", 5).await;
+    let endpoints = texts(&browser, "endpoint rows", ".endpoint-row", 2).await;
     assert!(
         endpoints.iter().any(|row| row.contains("/api/products")),
         "{endpoints:?}"
@@ -419,19 +426,26 @@ async fn every_view_shows_the_ingested_data() {
     // Without a site in the URL the overview waits for the collector's list of sites
     // and shows the first one's data (not "no data", not loading for ever).
     page.goto(&collector.url("/performance/")).await.unwrap();
-    let first_site = eventually("data without ?site=", Duration::from_secs(30), || async {
-        let body = page
-            .find(Locator::Css(".summary-body[data-site]"))
-            .await
-            .ok()?;
-        body.attr("data-site").await.ok()?
-    })
-    .await;
+    let first_site = browser
+        .wait_for("data without ?site=", Duration::from_secs(30), || async {
+            let body = page
+                .find(Locator::Css(".summary-body[data-site]"))
+                .await
+                .ok()?;
+            body.attr("data-site").await.ok()?
+        })
+        .await;
     assert!(!first_site.is_empty());
     page.goto(&collector.url("/performance/?site=demo"))
         .await
         .unwrap();
-    texts(page, "the LCP card again", ".score-gauge[data-score]", 1).await;
+    texts(
+        &browser,
+        "the LCP card again",
+        ".score-gauge[data-score]",
+        1,
+    )
+    .await;
 
     // Filters live in the URL; back restores the previous view.
     page.find(Locator::Css("#filter-range option[value=\"7d\"]"))
@@ -440,27 +454,29 @@ async fn every_view_shows_the_ingested_data() {
         .click()
         .await
         .unwrap();
-    eventually("range=7d in the URL", Duration::from_secs(10), || async {
-        let url = page.current_url().await.ok()?;
-        url.query()?.contains("range=7d").then_some(())
-    })
-    .await;
-    page.back().await.unwrap();
-    eventually(
-        "back to the 24 h range",
-        Duration::from_secs(10),
-        || async {
+    browser
+        .wait_for("range=7d in the URL", Duration::from_secs(10), || async {
             let url = page.current_url().await.ok()?;
-            (!url.query().unwrap_or("").contains("range=")).then_some(())
-        },
-    )
-    .await;
+            url.query()?.contains("range=7d").then_some(())
+        })
+        .await;
+    page.back().await.unwrap();
+    browser
+        .wait_for(
+            "back to the 24 h range",
+            Duration::from_secs(10),
+            || async {
+                let url = page.current_url().await.ok()?;
+                (!url.query().unwrap_or("").contains("range=")).then_some(())
+            },
+        )
+        .await;
 
     // Pages: every route, sortable and searchable.
     page.goto(&collector.url("/performance/pages?site=demo"))
         .await
         .unwrap();
-    let routes = texts(page, "route rows", ".route-row", 3).await;
+    let routes = texts(&browser, "route rows", ".route-row", 3).await;
     assert!(routes.iter().any(|r| r.contains("/checkout")), "{routes:?}");
     let lcp_header = page
         .find(Locator::XPath("//th[button[text()='LCP']]"))
@@ -483,24 +499,31 @@ async fn every_view_shows_the_ingested_data() {
         .send_keys("checkout")
         .await
         .unwrap();
-    eventually(
-        "the search to leave one route",
-        Duration::from_secs(10),
-        || async {
-            let rows = page.find_all(Locator::Css(".route-row")).await.ok()?;
-            (rows.len() == 1).then_some(())
-        },
-    )
-    .await;
+    browser
+        .wait_for(
+            "the search to leave one route",
+            Duration::from_secs(10),
+            || async {
+                let rows = page.find_all(Locator::Css(".route-row")).await.ok()?;
+                (rows.len() == 1).then_some(())
+            },
+        )
+        .await;
     browser.screenshot("screenshots/pages").await;
 
     // Page detail: distribution and attribution.
     page.goto(&collector.url("/performance/pages/detail?site=demo&route=%2Fcheckout"))
         .await
         .unwrap();
-    let count = texts(page, "the sample count", ".sample-count", 1).await;
+    let count = texts(&browser, "the sample count", ".sample-count", 1).await;
     assert!(count[0].contains("LCP samples"), "{count:?}");
-    let targets = texts(page, "LCP elements", "[data-metric=\"LCP\"] .target-row", 1).await;
+    let targets = texts(
+        &browser,
+        "LCP elements",
+        "[data-metric=\"LCP\"] .target-row",
+        1,
+    )
+    .await;
     assert!(targets[0].contains("main > img.hero"), "{targets:?}");
     browser.screenshot("screenshots/page-detail").await;
 
@@ -508,7 +531,7 @@ async fn every_view_shows_the_ingested_data() {
     page.goto(&collector.url("/performance/api-calls?site=demo"))
         .await
         .unwrap();
-    let rows = texts(page, "API rows", ".endpoint-row", 2).await;
+    let rows = texts(&browser, "API rows", ".endpoint-row", 2).await;
     assert!(rows[0].contains("/api/cart"), "slowest first: {rows:?}");
     browser.screenshot("screenshots/api-calls").await;
     page.find(Locator::Css(".endpoint-row a"))
@@ -517,7 +540,7 @@ async fn every_view_shows_the_ingested_data() {
         .click()
         .await
         .unwrap();
-    let title = texts(page, "the endpoint's title", ".endpoint-detail h1", 1).await;
+    let title = texts(&browser, "the endpoint's title", ".endpoint-detail h1", 1).await;
     assert!(title[0].contains("POST /api/cart"), "{title:?}");
     browser.screenshot("screenshots/api-detail").await;
 
@@ -525,7 +548,7 @@ async fn every_view_shows_the_ingested_data() {
     page.goto(&collector.url("/performance/cache?site=demo"))
         .await
         .unwrap();
-    let layers = texts(page, "cache layers", ".cache-row", 1).await;
+    let layers = texts(&browser, "cache layers", ".cache-row", 1).await;
     assert!(layers[0].starts_with('L'), "{layers:?}");
     browser.screenshot("screenshots/cache").await;
 
@@ -534,7 +557,7 @@ async fn every_view_shows_the_ingested_data() {
         .await
         .unwrap();
     chart_points(
-        page,
+        &browser,
         "trend points",
         ".trend-chart",
         Duration::from_secs(30),
@@ -546,7 +569,7 @@ async fn every_view_shows_the_ingested_data() {
     page.goto(&collector.url("/performance/alerts?site=demo"))
         .await
         .unwrap();
-    texts(page, "the alert sections", ".alerts-view h2", 3).await;
+    texts(&browser, "the alert sections", ".alerts-view h2", 3).await;
     assert!(page.find(Locator::Css(".error-panel")).await.is_err());
     browser.screenshot("screenshots/alerts").await;
 
@@ -555,7 +578,7 @@ async fn every_view_shows_the_ingested_data() {
         .await
         .unwrap();
     chart_points(
-        page,
+        &browser,
         "host samples",
         ".monitor-chart",
         Duration::from_secs(60),
@@ -610,7 +633,7 @@ async fn script_injection_payloads_are_shown_as_text_and_never_run() {
     screenshot_dir();
     sign_in(page, &collector, "/performance/pages?site=demo").await;
 
-    let routes = texts(page, "the payload's route", ".route-row", 1).await;
+    let routes = texts(&browser, "the payload's route", ".route-row", 1).await;
     assert!(
         routes.iter().any(|r| r.contains(ROUTE_PAYLOAD)),
         "the route is shown literally: {routes:?}"
@@ -624,14 +647,14 @@ async fn script_injection_payloads_are_shown_as_text_and_never_run() {
         .await
         .unwrap();
     let targets = texts(
-        page,
+        &browser,
         "the payload's target",
         "[data-metric=\"LCP\"] .target-row",
         1,
     )
     .await;
     assert!(targets[0].contains(TARGET_PAYLOAD), "{targets:?}");
-    let title = texts(page, "the route heading", ".page-detail h1", 1).await;
+    let title = texts(&browser, "the route heading", ".page-detail h1", 1).await;
     assert!(title[0].contains(ROUTE_PAYLOAD), "{title:?}");
     browser
         .screenshot("screenshots/injection-page-detail")
@@ -640,7 +663,7 @@ async fn script_injection_payloads_are_shown_as_text_and_never_run() {
     page.goto(&collector.url("/performance/api-calls?site=demo"))
         .await
         .unwrap();
-    let rows = texts(page, "the payload's endpoint", ".endpoint-row", 1).await;
+    let rows = texts(&browser, "the payload's endpoint", ".endpoint-row", 1).await;
     assert!(rows.iter().any(|r| r.contains(API_PAYLOAD)), "{rows:?}");
     browser.screenshot("screenshots/injection-api-calls").await;
 
@@ -654,5 +677,75 @@ async fn script_injection_payloads_are_shown_as_text_and_never_run() {
         .await
         .unwrap();
     assert_eq!(ran, json!([true, 0]), "a payload became markup or ran");
+    browser.close().await;
+}
+
+/// Open `/api/v1/stream` clients, from the collector's Prometheus metrics.
+async fn stream_listeners(http: &reqwest::Client, collector: &Collector) -> Option<u64> {
+    let metrics = http
+        .get(collector.url("/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("perfscope_stream_listeners "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A view the browser keeps in its back/forward cache closes its live stream. Pages
+/// that kept theirs open held one of the six connections Chromium allows per host
+/// each: the collector counted one more stream per view visited, and the sixth view
+/// waited 7–28 s for its data.
+#[tokio::test]
+#[ignore = "needs Chromium and the built wasm: run with `cargo xtask test`"]
+async fn views_left_behind_free_their_connections() {
+    let collector = Collector::start();
+    seed_demo_traffic(&collector).await;
+    let http = signed_in_http(&collector).await;
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    sign_in(page, &collector, "/performance/?site=demo").await;
+    let views = [
+        ("/performance/pages?site=demo", ".route-row"),
+        ("/performance/api-calls?site=demo", ".endpoint-row"),
+        ("/performance/cache?site=demo", ".cache-row"),
+        ("/performance/?site=demo", ".score-gauge[data-score]"),
+        ("/performance/alerts?site=demo", ".alerts-view h2"),
+    ];
+    let one_stream = |what: &'static str| {
+        let (http, collector) = (&http, &collector);
+        async move {
+            eventually(what, Duration::from_secs(5), || async {
+                (stream_listeners(http, collector).await? == 1).then_some(())
+            })
+            .await;
+        }
+    };
+    // Eight views, more than the connections a host gets.
+    for (path, css) in views.iter().chain(&views[..3]) {
+        page.goto(&collector.url(path)).await.unwrap();
+        browser
+            .wait_for(path, Duration::from_secs(10), || async {
+                let found = page.find_all(Locator::Css(css)).await.ok()?;
+                (!found.is_empty()).then_some(())
+            })
+            .await;
+        one_stream("the views left behind to close their streams").await;
+    }
+    // Back restores the previous view, which opens its stream again.
+    page.back().await.unwrap();
+    browser
+        .wait_for("the API view again", Duration::from_secs(10), || async {
+            let found = page.find_all(Locator::Css(".endpoint-row")).await.ok()?;
+            (!found.is_empty()).then_some(())
+        })
+        .await;
+    one_stream("the restored view to open its stream").await;
     browser.close().await;
 }

@@ -4,7 +4,10 @@ use super::{eventually, free_port};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Console messages a failure report shows: the newest, where the failure is.
+const CONSOLE_LINES: usize = 30;
 
 pub struct Browser {
     pub client: Client,
@@ -40,6 +43,8 @@ impl Browser {
                 ],
             }),
         );
+        // Kept so that a wait that times out can say what the page logged.
+        capabilities.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
         let webdriver = format!("http://127.0.0.1:{port}");
         let client = eventually(
             "chromedriver to accept a session",
@@ -88,6 +93,85 @@ impl Browser {
             response.status()
         );
         response.json().await.expect("CDP answer is JSON")
+    }
+
+    /// Polls `probe` until it yields a value; after `timeout` panics with `what` and
+    /// what the page shows and logged, so a failure in CI can be read from its log.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, timeout: Duration, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(value) = probe().await {
+                return value;
+            }
+            if Instant::now() >= deadline {
+                let report = self.page_report().await;
+                panic!("timed out after {timeout:?} waiting for {what}\n{report}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The page's URL, its visible text and the browser's console messages.
+    pub async fn page_report(&self) -> String {
+        let url = match self.client.current_url().await {
+            Ok(url) => url.to_string(),
+            Err(error) => format!("(no URL: {error})"),
+        };
+        let text = match self
+            .client
+            .execute(
+                "return document.body ? document.body.innerText : ''",
+                vec![],
+            )
+            .await
+        {
+            Ok(serde_json::Value::String(text)) => text.chars().take(3_000).collect(),
+            Ok(other) => other.to_string(),
+            Err(error) => format!("(no text: {error})"),
+        };
+        let console = self.console_messages().await.join("\n  ");
+        format!("page: {url}\nvisible text:\n{text}\nconsole:\n  {console}")
+    }
+
+    /// The last console messages logged since the last call, through chromedriver's
+    /// `/session/{id}/se/log`.
+    async fn console_messages(&self) -> Vec<String> {
+        let Ok(Some(session)) = self.client.session_id().await else {
+            return vec!["(no WebDriver session)".to_owned()];
+        };
+        let url = format!("{}/session/{session}/se/log", self.webdriver_url);
+        let answer = reqwest::Client::new()
+            .post(url)
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await;
+        let body: serde_json::Value = match answer {
+            Ok(response) => match response.json().await {
+                Ok(body) => body,
+                Err(error) => return vec![format!("(unreadable log: {error})")],
+            },
+            Err(error) => return vec![format!("(no log: {error})")],
+        };
+        body["value"]
+            .as_array()
+            .map(|entries| {
+                let newest = entries.len().saturating_sub(CONSOLE_LINES);
+                entries[newest..]
+                    .iter()
+                    .map(|entry| {
+                        format!(
+                            "{} {}",
+                            entry["level"].as_str().unwrap_or("?"),
+                            entry["message"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![format!("(unexpected log answer: {body})")])
     }
 
     /// Saves a screenshot under target/e2e/ for people to look at.
