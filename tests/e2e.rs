@@ -730,22 +730,12 @@ async fn views_left_behind_free_their_connections() {
     // Eight views, more than the connections a host gets.
     for (path, css) in views.iter().chain(&views[..3]) {
         page.goto(&collector.url(path)).await.unwrap();
-        browser
-            .wait_for(path, Duration::from_secs(10), || async {
-                let found = page.find_all(Locator::Css(css)).await.ok()?;
-                (!found.is_empty()).then_some(())
-            })
-            .await;
+        texts(&browser, path, css, 1).await;
         one_stream("the views left behind to close their streams").await;
     }
     // Back restores the previous view, which opens its stream again.
     page.back().await.unwrap();
-    browser
-        .wait_for("the API view again", Duration::from_secs(10), || async {
-            let found = page.find_all(Locator::Css(".endpoint-row")).await.ok()?;
-            (!found.is_empty()).then_some(())
-        })
-        .await;
+    texts(&browser, "the API view again", ".endpoint-row", 1).await;
     one_stream("the restored view to open its stream").await;
     browser.close().await;
 }

@@ -1,10 +1,10 @@
 //! Headless Debian Chromium driven over WebDriver by Debian's chromedriver.
 
-use super::{eventually, free_port};
+use super::{eventually, free_port, poll_until};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Console messages a failure report shows: the newest, where the failure is.
 const CONSOLE_LINES: usize = 30;
@@ -97,21 +97,17 @@ impl Browser {
 
     /// Polls `probe` until it yields a value; after `timeout` panics with `what` and
     /// what the page shows and logged, so a failure in CI can be read from its log.
-    pub async fn wait_for<T, F, Fut>(&self, what: &str, timeout: Duration, mut probe: F) -> T
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, timeout: Duration, probe: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
     {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(value) = probe().await {
-                return value;
-            }
-            if Instant::now() >= deadline {
+        match poll_until(timeout, probe).await {
+            Some(value) => value,
+            None => {
                 let report = self.page_report().await;
                 panic!("timed out after {timeout:?} waiting for {what}\n{report}");
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
