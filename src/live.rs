@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{EventSource, MessageEvent};
+use web_sys::{EventSource, MessageEvent, VisibilityState};
 
 const STREAM_PATH: &str = "/api/v1/stream";
 /// The browser gives up on a stream that answered 401 (before signing in); it is
@@ -90,31 +90,42 @@ struct StreamSlot {
 
 type SharedSlot = Rc<RefCell<StreamSlot>>;
 
-/// Opens the stream now, closes it when the page is hidden into the back/forward cache
-/// and opens it again when the page is shown. A cached page that kept its response open
-/// would hold one of the six connections a browser allows per host over HTTP/1.1, and a
-/// few such pages starve the page on screen of connections for its data.
+/// Keeps the stream open while the page is on screen: closed when the tab is hidden or
+/// the page goes into the back/forward cache, opened again (catching up at once) when it
+/// is shown. A hidden or cached page that kept its response open would hold one of the
+/// six connections a browser allows per host over HTTP/1.1, and a few such pages starve
+/// the page on screen of connections for its data.
 fn keep_open_while_shown(live: Live) {
     let slot = SharedSlot::default();
-    open(live, &slot);
-    let hidden = Rc::clone(&slot);
-    window_event_listener_untyped("pagehide", move |_| {
-        let stream = hidden.borrow_mut().stream.take();
-        if let Some(stream) = stream {
-            stream.source.close();
-            live.connected.set(false);
+    follow_visibility(live, &slot);
+    let on_hide = Rc::clone(&slot);
+    window_event_listener_untyped("pagehide", move |_| close(live, &on_hide));
+    let on_show = Rc::clone(&slot);
+    window_event_listener_untyped("pageshow", move |_| follow_visibility(live, &on_show));
+    window_event_listener_untyped("visibilitychange", move |_| follow_visibility(live, &slot));
+}
+
+fn follow_visibility(live: Live, slot: &SharedSlot) {
+    let visible = document().visibility_state() == VisibilityState::Visible;
+    let closed = slot.borrow().stream.is_none();
+    if !visible {
+        close(live, slot);
+    } else if closed {
+        let first = slot.borrow().opened == 0;
+        open(live, slot);
+        // Whatever arrived while the stream was closed was missed: catch up.
+        if !first && !live.paused.get_untracked() {
+            live.version.update(|v| *v += 1);
         }
-    });
-    window_event_listener_untyped("pageshow", move |_| {
-        let closed = slot.borrow().stream.is_none();
-        if closed {
-            open(live, &slot);
-            // Whatever arrived while the page was cached was missed: catch up.
-            if !live.paused.get_untracked() {
-                live.version.update(|v| *v += 1);
-            }
-        }
-    });
+    }
+}
+
+fn close(live: Live, slot: &SharedSlot) {
+    let stream = slot.borrow_mut().stream.take();
+    if let Some(stream) = stream {
+        stream.source.close();
+        live.connected.set(false);
+    }
 }
 
 fn open(live: Live, slot: &SharedSlot) {

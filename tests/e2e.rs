@@ -698,6 +698,27 @@ async fn stream_listeners(http: &reqwest::Client, collector: &Collector) -> Opti
         .ok()
 }
 
+/// Dashboard views, each with what shows once its data is there.
+const VIEWS: [(&str, &str); 5] = [
+    ("/performance/pages?site=demo", ".route-row"),
+    ("/performance/api-calls?site=demo", ".endpoint-row"),
+    ("/performance/cache?site=demo", ".cache-row"),
+    ("/performance/?site=demo", ".score-gauge[data-score]"),
+    ("/performance/alerts?site=demo", ".alerts-view h2"),
+];
+
+/// Eight views, more than the six connections Chromium allows per host.
+fn eight_views() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    VIEWS.iter().chain(&VIEWS[..3])
+}
+
+async fn expect_one_stream(http: &reqwest::Client, collector: &Collector, what: &str) {
+    eventually(what, Duration::from_secs(5), || async {
+        (stream_listeners(http, collector).await? == 1).then_some(())
+    })
+    .await;
+}
+
 /// A view the browser keeps in its back/forward cache closes its live stream. Pages
 /// that kept theirs open held one of the six connections Chromium allows per host
 /// each: the collector counted one more stream per view visited, and the sixth view
@@ -711,31 +732,45 @@ async fn views_left_behind_free_their_connections() {
     let browser = Browser::start().await;
     let page = &browser.client;
     sign_in(page, &collector, "/performance/?site=demo").await;
-    let views = [
-        ("/performance/pages?site=demo", ".route-row"),
-        ("/performance/api-calls?site=demo", ".endpoint-row"),
-        ("/performance/cache?site=demo", ".cache-row"),
-        ("/performance/?site=demo", ".score-gauge[data-score]"),
-        ("/performance/alerts?site=demo", ".alerts-view h2"),
-    ];
-    let one_stream = |what: &'static str| {
-        let (http, collector) = (&http, &collector);
-        async move {
-            eventually(what, Duration::from_secs(5), || async {
-                (stream_listeners(http, collector).await? == 1).then_some(())
-            })
-            .await;
-        }
-    };
-    // Eight views, more than the connections a host gets.
-    for (path, css) in views.iter().chain(&views[..3]) {
+    for (path, css) in eight_views() {
         page.goto(&collector.url(path)).await.unwrap();
         texts(&browser, path, css, 1).await;
-        one_stream("the views left behind to close their streams").await;
+        expect_one_stream(&http, &collector, "the views left behind to close theirs").await;
     }
     // Back restores the previous view, which opens its stream again.
     page.back().await.unwrap();
     texts(&browser, "the API view again", ".endpoint-row", 1).await;
-    one_stream("the restored view to open its stream").await;
+    expect_one_stream(&http, &collector, "the restored view to open its stream").await;
+    browser.close().await;
+}
+
+/// A dashboard tab in the background closes its stream too, and opens it again when it
+/// is brought back.
+#[tokio::test]
+#[ignore = "needs Chromium and the built wasm: run with `cargo xtask test`"]
+async fn background_tabs_free_their_connections() {
+    let collector = Collector::start();
+    seed_demo_traffic(&collector).await;
+    let http = signed_in_http(&collector).await;
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    sign_in(page, &collector, "/performance/?site=demo").await;
+    let first = page.window().await.unwrap();
+    for (path, css) in eight_views() {
+        let tab = page.new_window(true).await.unwrap();
+        page.switch_to_window(tab.handle).await.unwrap();
+        page.goto(&collector.url(path)).await.unwrap();
+        texts(&browser, path, css, 1).await;
+        expect_one_stream(&http, &collector, "the tabs behind to close theirs").await;
+    }
+    page.switch_to_window(first).await.unwrap();
+    expect_one_stream(&http, &collector, "the first tab to open its stream again").await;
+    texts(
+        &browser,
+        "the first tab's overview",
+        ".score-gauge[data-score]",
+        1,
+    )
+    .await;
     browser.close().await;
 }

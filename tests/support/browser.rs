@@ -3,6 +3,7 @@
 use super::{eventually, free_port, poll_until};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -20,7 +21,9 @@ pub struct Browser {
 impl Browser {
     pub async fn start() -> Browser {
         let port = free_port();
+        // Its own process group, with the Chromium it starts: see `Drop`.
         let driver = Command::new("chromedriver")
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -186,7 +189,16 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// A test that fails never reaches `close`, and killing chromedriver alone would
+    /// leave its Chromium running for the rest of the suite: the whole group goes.
     fn drop(&mut self) {
+        if let Ok(group) = libc::pid_t::try_from(self.driver.id()) {
+            // SAFETY: kill(2) with a negative pid signals that process group; it has
+            // no memory effects.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
