@@ -1,7 +1,7 @@
 //! Live updates from the collector's server-sent events (`/api/v1/stream`), with a pause
 //! control. A new summary or alert bumps `version`, which the views' data depends on;
 //! host samples are kept for the System view's current readings. The stream is closed
-//! while the page sits in the back/forward cache.
+//! while the tab is hidden or the page sits in the back/forward cache.
 
 use leptos::prelude::*;
 use serde::Deserialize;
