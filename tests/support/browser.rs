@@ -115,7 +115,7 @@ impl Browser {
     }
 
     /// The page's URL, its visible text and the browser's console messages.
-    pub async fn page_report(&self) -> String {
+    async fn page_report(&self) -> String {
         let url = match self.client.current_url().await {
             Ok(url) => url.to_string(),
             Err(error) => format!("(no URL: {error})"),
